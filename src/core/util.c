@@ -1,0 +1,163 @@
+/* Small helpers: clocks, allocation, JSON escaping, string lists, the
+ * seeded random generator and the planar YUV buffer. */
+#include "core/hc_core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t hc_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t hc_wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void hc_time_rfc3339(char *buf, size_t len, int64_t unix_us) {
+    time_t s = (time_t)(unix_us / 1000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%03dZ", base, (int)(unix_us % 1000000 / 1000));
+}
+
+void *hc_xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fputs("hydra-compose: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *hc_xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fputs("hydra-compose: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+char *hc_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    return memcpy(hc_xmalloc(n), s, n);
+}
+
+size_t hc_json_escape(char *buf, size_t len, const char *s) {
+    size_t o = 0;
+    if (len == 0) return 0;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char tmp[8];
+        const char *rep = NULL;
+        switch (c) {
+        case '"': rep = "\\\""; break;
+        case '\\': rep = "\\\\"; break;
+        case '\n': rep = "\\n"; break;
+        case '\r': rep = "\\r"; break;
+        case '\t': rep = "\\t"; break;
+        default:
+            if (c < 0x20) {
+                snprintf(tmp, sizeof tmp, "\\u%04x", c);
+                rep = tmp;
+            }
+        }
+        size_t need = rep ? strlen(rep) : 1;
+        if (o + need >= len) break;
+        if (rep) memcpy(buf + o, rep, need);
+        else buf[o] = (char)c;
+        o += need;
+    }
+    buf[o] = 0;
+    return o;
+}
+
+int hc_cpu_count(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}
+
+void hc_strlist_add(hc_strlist *l, const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        char **v = realloc(l->v, (size_t)l->cap * sizeof *v);
+        if (!v) abort();
+        l->v = v;
+    }
+    l->v[l->n++] = hc_strdup(buf);
+}
+
+void hc_strlist_fini(hc_strlist *l) {
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+uint64_t hc_rand_next(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double hc_rand_unit(uint64_t *state) {
+    return (double)(hc_rand_next(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+enum { YUV_ALIGN = 64, YUV_PAD = 32 };
+
+int hc_yuv_alloc(hc_yuv *img, int w, int h) {
+    memset(img, 0, sizeof *img);
+    if (w < 2 || h < 2 || w > 16384 || h > 16384 || (w & 1) || (h & 1)) return HC_EINVAL;
+    int sy = (w + YUV_PAD + YUV_ALIGN - 1) / YUV_ALIGN * YUV_ALIGN;
+    int sc = (w / 2 + YUV_PAD + YUV_ALIGN - 1) / YUV_ALIGN * YUV_ALIGN;
+    size_t ny = (size_t)sy * (size_t)h, nc = (size_t)sc * (size_t)(h / 2);
+    /* One extra row of slack so bilinear reads of row y+1 stay inside. */
+    uint8_t *p = aligned_alloc(YUV_ALIGN, ny + 2 * nc + (size_t)sy);
+    if (!p) return HC_ENOMEM;
+    img->w = w;
+    img->h = h;
+    img->plane[0] = p;
+    img->plane[1] = p + ny;
+    img->plane[2] = p + ny + nc;
+    img->stride[0] = sy;
+    img->stride[1] = img->stride[2] = sc;
+    img->own = true;
+    return 0;
+}
+
+void hc_yuv_fini(hc_yuv *img) {
+    if (img && img->own) free(img->plane[0]);
+    if (img) memset(img, 0, sizeof *img);
+}
+
+void hc_yuv_fill(hc_yuv *img, uint8_t y, uint8_t u, uint8_t v) {
+    uint8_t val[3] = {y, u, v};
+    for (int p = 0; p < 3; p++) {
+        int pw = p ? img->w / 2 : img->w, ph = p ? img->h / 2 : img->h;
+        for (int r = 0; r < ph; r++) memset(img->plane[p] + (size_t)r * img->stride[p], val[p], (size_t)pw);
+    }
+}
+
+void hc_yuv_copy(hc_yuv *dst, const hc_yuv *src) {
+    for (int p = 0; p < 3; p++) {
+        int pw = p ? src->w / 2 : src->w, ph = p ? src->h / 2 : src->h;
+        for (int r = 0; r < ph; r++)
+            memcpy(dst->plane[p] + (size_t)r * dst->stride[p], src->plane[p] + (size_t)r * src->stride[p],
+                   (size_t)pw);
+    }
+}

@@ -1,0 +1,146 @@
+/* Media: getting inputs (fetch), turning photos into composable YUV
+ * canvases (image ingest through libvips), and writing the video (H.264
+ * through libavcodec, MP4 through libavformat, JPEG poster).
+ *
+ * Invariant: media knows nothing of requests or styles; it deals in paths,
+ * URLs, pixel sizes and frames. Messages name the caller's label for the
+ * input ("images[3]") so users know which file is at fault. */
+#ifndef HC_MEDIA_H
+#define HC_MEDIA_H
+
+#include "core/hc_core.h"
+
+#include <libavutil/frame.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Initialise libvips and route libav logging into hc_log. Idempotent,
+ * thread-safe; call before any other media function. */
+int hc_media_init(hc_err *err);
+
+/* ---- fetch ----------------------------------------------------------------
+ * Bring inputs to local files, concurrently. Bare paths and file:// are
+ * used in place (when allowed); http(s):// is downloaded with libcurl into
+ * work_dir: redirects followed (at most 5), connect and total timeouts,
+ * up to max_tries attempts with exponential back-off on 429, 5xx, timeouts
+ * and connection errors, a byte cap, and HTML/text bodies refused. */
+typedef struct hc_fetch_opts {
+    const char *work_dir;     /* downloads go here (must exist) */
+    const char *base_dir;     /* relative bare paths resolve here (NULL = cwd) */
+    bool allow_local;         /* bare paths and file:// allowed */
+    int concurrency;          /* parallel transfers; 0 = 8 */
+    int connect_timeout_ms;   /* 0 = 5000 */
+    int total_timeout_ms;     /* per try; 0 = 30000 */
+    int max_tries;            /* 0 = 3 */
+    int backoff_ms;           /* first back-off; doubles each try; 0 = 300 */
+    size_t max_bytes;         /* 0 = 64 MiB */
+    /* Called from fetch threads as each input completes (may be NULL). */
+    void (*on_done)(void *ud, int index, int n_done, int n_total);
+    void *ud;
+} hc_fetch_opts;
+
+typedef struct hc_fetched {
+    char *path;               /* local file (owned string) */
+    bool downloaded;          /* a temp file in work_dir */
+    size_t size_bytes;
+} hc_fetched;
+
+/* Fetch n inputs. urls[i] is labelled labels[i] in errors ("images[3]").
+ * out is an array of n entries the caller provides; on success each holds a
+ * local path (caller releases with hc_fetched_fini). On failure returns
+ * HC_EINVAL (bad or forbidden URL), HC_EMEDIA (not found, HTML, empty,
+ * over the byte cap: the input is unusable), HC_ENET or HC_ETIMEOUT
+ * (network trouble after all tries), with the label in err; all entries are
+ * released. Thread-safe; blocks until done. */
+int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
+                  const hc_fetch_opts *opts, hc_fetched *out, hc_err *err);
+void hc_fetched_fini(hc_fetched *f);
+
+/* ---- image ingest --------------------------------------------------------
+ * JPEG (baseline, progressive, CMYK, grey), PNG (alpha, 16-bit, palette),
+ * WebP, GIF (first frame), BMP, TIFF, HEIC, AVIF. EXIF orientation is
+ * applied, ICC profiles converted to sRGB, alpha flattened on black, huge
+ * photos decoded at reduced size (shrink-on-load). */
+#define HC_IMAGE_MAX_PIXELS 200000000LL /* decompression-bomb cap (width*height) */
+
+typedef enum { HC_IMG_FIT_COVER, HC_IMG_FIT_CONTAIN, HC_IMG_FIT_BLUR } hc_img_fit;
+
+typedef struct hc_image_info {
+    int width, height;        /* as displayed (after EXIF orientation) */
+    char format[16];          /* "jpeg", "png", "webp", "gif", "bmp", "tiff", "heif", ... */
+} hc_image_info;
+
+/* Read only the header: is this a supported image, what size. Refuses
+ * non-images (naming what it looks like, e.g. HTML), empty files, and
+ * images over HC_IMAGE_MAX_PIXELS. HC_EMEDIA / HC_ETOOBIG with label. */
+int hc_image_probe(const char *path, const char *label, hc_image_info *info, hc_err *err);
+
+typedef struct hc_image_prep {
+    int canvas_w, canvas_h;   /* even; the size of the prepared canvas */
+    hc_img_fit fit;
+    bool has_focus;           /* cover: crop around focus, else the centre */
+    double focus_x, focus_y;  /* 0..1 in the displayed image */
+} hc_image_prep;
+
+/* Decode path and produce a canvas_w x canvas_h BT.709 limited-range YUV
+ * 4:2:0 image: `cover` scales to fill and crops (around the focus point),
+ * `contain` scales to fit and centres on black, `blur` centres the
+ * contained image over a blurred, darkened cover copy of itself. Decodes
+ * at reduced size where the format allows. *out is allocated here (caller
+ * frees with hc_yuv_fini). Truncated or corrupt data fails with HC_EMEDIA
+ * naming the label. Thread-safe (call from several threads at once). */
+int hc_image_prepare(const char *path, const char *label, const hc_image_prep *prep, hc_yuv *out,
+                     hc_err *err);
+
+/* ---- video encoder and MP4 muxer -------------------------------------- */
+typedef enum { HC_ENC_HW_AUTO, HC_ENC_HW_GPU, HC_ENC_HW_CPU } hc_enc_hw;
+typedef enum { HC_ENC_Q_DRAFT, HC_ENC_Q_STANDARD, HC_ENC_Q_HIGH } hc_enc_quality;
+
+typedef struct hc_encoder_choice {
+    char codec[32];           /* "libx264" or "h264_nvenc" */
+    char reason[256];         /* why, e.g. "settings.hardware=gpu but NVENC probe failed: ..." */
+} hc_encoder_choice;
+
+/* Probe function: try to open NVENC and encode one small frame. Returns 0
+ * if it works, else a negative code with why in err. */
+typedef int (*hc_nvenc_probe_fn)(hc_err *err);
+/* The real probe (cached per process after the first call). */
+int hc_nvenc_probe(hc_err *err);
+
+/* Decide the encoder. hardware: settings.hardware. use_nvenc: the value of
+ * env USE_NVENC ("1" prefers NVENC, "0" forbids it, NULL/"auto"/"" = auto).
+ * gpu or USE_NVENC=1: NVENC if the probe succeeds, else libx264 with the
+ * reason; auto: NVENC if the probe succeeds; cpu or USE_NVENC=0: libx264.
+ * Pure apart from the probe, so it is unit-tested with fake probes. */
+void hc_encoder_choose(hc_enc_hw hardware, const char *use_nvenc, hc_nvenc_probe_fn probe,
+                       hc_encoder_choice *out);
+
+typedef struct hc_encoder_opts {
+    int width, height, fps;
+    hc_enc_quality quality;
+    const char *codec;        /* "libx264", "h264_nvenc", or "null" (discard frames, no file) */
+    const char *path;         /* output MP4 (written in place; the caller renames) */
+} hc_encoder_opts;
+
+typedef struct hc_encoder hc_encoder;
+
+/* Open the encoder and the MP4 muxer (H.264 High, yuv420p, BT.709 tags,
+ * +faststart). *out: caller frees with hc_encoder_free. HC_EENCODER with
+ * libav's text on failure. */
+int hc_encoder_open(const hc_encoder_opts *opts, hc_encoder **out, hc_err *err);
+/* A new frame of the encoder's size and pixel format to compose into
+ * (caller frees with av_frame_free). */
+AVFrame *hc_encoder_frame_alloc(const hc_encoder *enc);
+/* View an AVFrame's planes as an hc_yuv (no copy; borrowed from frame). */
+void hc_yuv_from_frame(hc_yuv *view, AVFrame *frame);
+/* Encode one frame; pts = frame index. The frame is not kept: the caller
+ * may reuse it as soon as this returns. */
+int hc_encoder_write(hc_encoder *enc, AVFrame *frame, int64_t pts, hc_err *err);
+/* Flush, write the trailer (moving the index to the front). */
+int hc_encoder_finish(hc_encoder *enc, hc_err *err);
+void hc_encoder_free(hc_encoder *enc);
+
+/* Write img as a JPEG (quality ~90, full-range) to path. */
+int hc_poster_write(const hc_yuv *img, const char *path, hc_err *err);
+
+#endif

@@ -1,0 +1,241 @@
+/* The test runner: registration, one forked child per test with a timeout,
+ * one line per test, the closing "N passed, N failed[, N skipped]" line. */
+#define _GNU_SOURCE
+#include "hc_test.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *name;
+    hc_test_fn fn;
+    int timeout_s;
+} test_case;
+
+static test_case tests[1024];
+static int n_tests;
+static int result_fd = -1; /* child -> parent: 'F' failed, 'S' skipped */
+static bool failed_here;
+static char tmpdir[PATH_MAX];
+static pid_t httpd_pid;
+
+void hc_test_register(const char *name, hc_test_fn fn, int timeout_s) {
+    if (n_tests < 1024) tests[n_tests++] = (test_case){name, fn, timeout_s};
+}
+
+void hc_test_fail(const char *file, int line, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "    %s:%d: %s\n", file, line, msg);
+    failed_here = true;
+    if (result_fd >= 0) {
+        ssize_t w = write(result_fd, "F", 1);
+        (void)w;
+    }
+}
+
+void hc_test_skip(const char *why) {
+    fprintf(stderr, "    skipped: %s\n", why);
+    if (result_fd >= 0) {
+        ssize_t w = write(result_fd, "S", 1);
+        (void)w;
+    }
+}
+
+bool hc_test_failed(void) {
+    return failed_here;
+}
+
+static char root[PATH_MAX];
+
+const char *hc_test_root(void) {
+    return root;
+}
+
+const char *hc_test_bin(void) {
+    static char bin[PATH_MAX];
+    const char *e = getenv("HC_BIN");
+    if (e && *e) return e;
+    snprintf(bin, sizeof bin, "%s/build/hydra-compose", root);
+    return bin;
+}
+
+const char *hc_test_tmpdir(void) {
+    return tmpdir;
+}
+
+int hc_test_write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(data, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+char *hc_test_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t r;
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            char *nb = realloc(buf, (cap *= 2) + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = nb;
+        }
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+int hc_test_run(const char *cmd, char **out) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t cap = 4096, n = 0, r;
+    char *buf = malloc(cap + 1);
+    while ((r = fread(buf + n, 1, cap - n, p)) > 0) {
+        n += r;
+        if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+    }
+    buf[n] = 0;
+    int st = pclose(p);
+    if (out) *out = buf;
+    else free(buf);
+    if (st == -1) return -1;
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    return 128 + WTERMSIG(st);
+}
+
+int hc_test_httpd(const char *dir) {
+    char portfile[PATH_MAX + 16];
+    snprintf(portfile, sizeof portfile, "%s/.httpd-port", tmpdir);
+    unlink(portfile);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        char script[PATH_MAX + 32];
+        snprintf(script, sizeof script, "%s/tests/data/httpd.py", root);
+        execlp("python3", "python3", script, portfile, dir, (char *)NULL);
+        _exit(127);
+    }
+    httpd_pid = pid;
+    for (int i = 0; i < 200; i++) {
+        char *s = hc_test_read_file(portfile, NULL);
+        if (s && *s && strchr(s, '\n')) {
+            int port = atoi(s);
+            free(s);
+            return port;
+        }
+        free(s);
+        struct timespec ts = {0, 25 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+static void rm_rf(const char *path) {
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char sub[PATH_MAX];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            rm_rf(sub);
+        }
+        closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static void find_root(const char *argv0) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) snprintf(exe, sizeof exe, "%s", argv0);
+    else exe[n] = 0;
+    /* The runner lives in <root>/<build dir>/hc-tests. */
+    char *s = strrchr(exe, '/');
+    if (s) *s = 0;
+    s = strrchr(exe, '/');
+    if (s) *s = 0;
+    snprintf(root, sizeof root, "%s", exe);
+}
+
+int main(int argc, char **argv) {
+    find_root(argv[0]);
+    signal(SIGPIPE, SIG_IGN);
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    int passed = 0, failed = 0, skipped = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (int i = 0; i < n_tests; i++) {
+        test_case *t = &tests[i];
+        if (filter && strncmp(t->name, filter, strlen(filter)) != 0) continue;
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/hc-test-%d-%s", (int)getpid(), t->name);
+        rm_rf(tmpdir);
+        mkdir(tmpdir, 0700);
+        int fds[2];
+        if (pipe(fds) != 0) return 1;
+        int64_t t0 = 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        t0 = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fds[0]);
+            result_fd = fds[1];
+            setpgid(0, 0);
+            alarm((unsigned)t->timeout_s);
+            t->fn();
+            if (httpd_pid > 0) kill(httpd_pid, SIGTERM);
+            _exit(0);
+        }
+        close(fds[1]);
+        char verdict = 0, c;
+        while (read(fds[0], &c, 1) == 1)
+            if (verdict != 'F') verdict = c;
+        close(fds[0]);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        kill(-pid, SIGKILL); /* any helper process the test left behind */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long ms = (long)(ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t0);
+        const char *status;
+        if (verdict == 'F') status = "FAIL";
+        else if (WIFSIGNALED(st))
+            status = WTERMSIG(st) == SIGALRM ? "FAIL (timeout)" : "FAIL (crashed)";
+        else if (WEXITSTATUS(st) != 0) status = "FAIL (exit status)";
+        else if (verdict == 'S') status = "skip";
+        else status = "ok";
+        if (status[0] == 'F') failed++;
+        else if (status[0] == 's') skipped++;
+        else passed++;
+        printf("%-4s %-48s %6ld ms\n", status[0] == 'o' ? "ok" : status[0] == 's' ? "skip" : "FAIL",
+               t->name, ms);
+        if (status[0] == 'F' && strcmp(status, "FAIL")) printf("     %s\n", status);
+        if (status[0] != 'F') rm_rf(tmpdir);
+    }
+    if (skipped) printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    else printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,68 @@
+/* A tiny test runner in the libuv manner: each test is a function registered
+ * at load time with HC_TEST(name); the runner forks one child per test with a
+ * timeout, prints one line per test and ends on "N passed, N failed".
+ *
+ * Inside a test: CHECK(cond) fails the test (with file:line and the
+ * expression) and returns; SKIP("why") skips it. Helpers for tests live in
+ * tests/hc_test.c (paths, temp dirs, running the binary, ffprobe). */
+#ifndef HC_TEST_H
+#define HC_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef void (*hc_test_fn)(void);
+void hc_test_register(const char *name, hc_test_fn fn, int timeout_s);
+void hc_test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void hc_test_skip(const char *why);
+bool hc_test_failed(void);
+
+#define HC_TEST_T(name, timeout_s)                                                        \
+    static void test_##name(void);                                                        \
+    __attribute__((constructor)) static void reg_##name(void) {                           \
+        hc_test_register(#name, test_##name, timeout_s);                                  \
+    }                                                                                     \
+    static void test_##name(void)
+#define HC_TEST(name) HC_TEST_T(name, 60)
+
+#define CHECK(cond)                                                                       \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            hc_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);                          \
+            return;                                                                       \
+        }                                                                                 \
+    } while (0)
+#define CHECKF(cond, ...)                                                                 \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            hc_test_fail(__FILE__, __LINE__, __VA_ARGS__);                                \
+            return;                                                                       \
+        }                                                                                 \
+    } while (0)
+#define SKIP(why)                                                                         \
+    do {                                                                                  \
+        hc_test_skip(why);                                                                \
+        return;                                                                           \
+    } while (0)
+
+/* ---- helpers ------------------------------------------------------------ */
+/* Absolute path of the repository root (from the runner's location). */
+const char *hc_test_root(void);
+/* Path of the hydra-compose binary (env HC_BIN, else build/hydra-compose). */
+const char *hc_test_bin(void);
+/* A fresh temporary directory for this test (removed by the runner). */
+const char *hc_test_tmpdir(void);
+/* Write a file; returns 0 on success. */
+int hc_test_write_file(const char *path, const void *data, size_t len);
+/* Read a whole file (caller frees); NULL on error. */
+char *hc_test_read_file(const char *path, size_t *len);
+/* Run a shell command; stdout captured into *out (caller frees, may be
+ * NULL); returns the exit status (or 128+signal). */
+int hc_test_run(const char *cmd, char **out);
+/* Start tests/data/httpd.py serving dir on an ephemeral loopback port;
+ * returns the port (>0) or -1. Stopped by the runner after the test. */
+int hc_test_httpd(const char *dir);
+
+#endif
