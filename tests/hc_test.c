@@ -1,7 +1,7 @@
 /* The test runner: registration, one forked child per test with a timeout,
  * one line per test, the closing "N passed, N failed[, N skipped]" line. */
-#define _GNU_SOURCE
 #include "hc_test.h"
+#include "core/hc_core.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -58,14 +58,14 @@ bool hc_test_failed(void) {
     return failed_here;
 }
 
-static char root[PATH_MAX];
+static char root[PATH_MAX - 64];
 
 const char *hc_test_root(void) {
     return root;
 }
 
 const char *hc_test_bin(void) {
-    static char bin[PATH_MAX];
+    static char bin[PATH_MAX + 32];
     const char *e = getenv("HC_BIN");
     if (e && *e) return e;
     snprintf(bin, sizeof bin, "%s/build/hydra-compose", root);
@@ -118,8 +118,10 @@ int hc_test_run(const char *cmd, char **out) {
     }
     buf[n] = 0;
     int st = pclose(p);
-    if (out) *out = buf;
-    else free(buf);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
     if (st == -1) return -1;
     if (WIFEXITED(st)) return WEXITSTATUS(st);
     return 128 + WTERMSIG(st);
@@ -169,21 +171,30 @@ static void rm_rf(const char *path) {
     }
 }
 
+/* The repository root: the nearest ancestor of the runner's directory that
+ * holds tests/hc_test.h (the runner lives somewhere under <root>/build*). */
 static void find_root(const char *argv0) {
-    char exe[PATH_MAX];
+    char exe[PATH_MAX - 64];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) snprintf(exe, sizeof exe, "%s", argv0);
-    else exe[n] = 0;
-    /* The runner lives in <root>/<build dir>/hc-tests. */
-    char *s = strrchr(exe, '/');
-    if (s) *s = 0;
-    s = strrchr(exe, '/');
-    if (s) *s = 0;
+    if (n <= 0)
+        snprintf(exe, sizeof exe, "%s", argv0);
+    else
+        exe[n] = 0;
+    char *s;
+    while ((s = strrchr(exe, '/')) != NULL) {
+        *s = 0;
+        char probe[PATH_MAX];
+        snprintf(probe, sizeof probe, "%s/tests/hc_test.h", exe);
+        if (access(probe, R_OK) == 0) break;
+    }
     snprintf(root, sizeof root, "%s", exe);
 }
 
 int main(int argc, char **argv) {
     find_root(argv[0]);
+    /* Tests assert on results; library logs below warnings are noise here. */
+    if (!getenv("HC_LOG_LEVEL")) hc_log_set_level(HC_LOG_WARN);
+    setenv("no_proxy", "*", 1);
     signal(SIGPIPE, SIG_IGN);
     const char *filter = argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0, skipped = 0;
@@ -208,7 +219,8 @@ int main(int argc, char **argv) {
             alarm((unsigned)t->timeout_s);
             t->fn();
             if (httpd_pid > 0) kill(httpd_pid, SIGTERM);
-            _exit(0);
+            /* exit, not _exit: LeakSanitizer checks the test's process. */
+            exit(0);
         }
         close(fds[1]);
         char verdict = 0, c;
@@ -221,21 +233,33 @@ int main(int argc, char **argv) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         long ms = (long)(ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t0);
         const char *status;
-        if (verdict == 'F') status = "FAIL";
+        if (verdict == 'F')
+            status = "FAIL";
         else if (WIFSIGNALED(st))
             status = WTERMSIG(st) == SIGALRM ? "FAIL (timeout)" : "FAIL (crashed)";
-        else if (WEXITSTATUS(st) != 0) status = "FAIL (exit status)";
-        else if (verdict == 'S') status = "skip";
-        else status = "ok";
-        if (status[0] == 'F') failed++;
-        else if (status[0] == 's') skipped++;
-        else passed++;
-        printf("%-4s %-48s %6ld ms\n", status[0] == 'o' ? "ok" : status[0] == 's' ? "skip" : "FAIL",
+        else if (WEXITSTATUS(st) != 0)
+            status = "FAIL (exit status)";
+        else if (verdict == 'S')
+            status = "skip";
+        else
+            status = "ok";
+        if (status[0] == 'F')
+            failed++;
+        else if (status[0] == 's')
+            skipped++;
+        else
+            passed++;
+        printf("%-4s %-48s %6ld ms\n",
+               status[0] == 'o'   ? "ok"
+               : status[0] == 's' ? "skip"
+                                  : "FAIL",
                t->name, ms);
         if (status[0] == 'F' && strcmp(status, "FAIL")) printf("     %s\n", status);
         if (status[0] != 'F') rm_rf(tmpdir);
     }
-    if (skipped) printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-    else printf("%d passed, %d failed\n", passed, failed);
+    if (skipped)
+        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    else
+        printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

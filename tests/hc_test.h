@@ -15,36 +15,37 @@
 
 typedef void (*hc_test_fn)(void);
 void hc_test_register(const char *name, hc_test_fn fn, int timeout_s);
-void hc_test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void hc_test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void hc_test_skip(const char *why);
 bool hc_test_failed(void);
 
-#define HC_TEST_T(name, timeout_s)                                                        \
-    static void test_##name(void);                                                        \
-    __attribute__((constructor)) static void reg_##name(void) {                           \
-        hc_test_register(#name, test_##name, timeout_s);                                  \
-    }                                                                                     \
+#define HC_TEST_T(name, timeout_s)                                                                 \
+    static void test_##name(void);                                                                 \
+    __attribute__((constructor)) static void reg_##name(void) {                                    \
+        hc_test_register(#name, test_##name, timeout_s);                                           \
+    }                                                                                              \
     static void test_##name(void)
 #define HC_TEST(name) HC_TEST_T(name, 60)
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            hc_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);                          \
-            return;                                                                       \
-        }                                                                                 \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            hc_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);                                  \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define CHECKF(cond, ...)                                                                 \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            hc_test_fail(__FILE__, __LINE__, __VA_ARGS__);                                \
-            return;                                                                       \
-        }                                                                                 \
+#define CHECKF(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            hc_test_fail(__FILE__, __LINE__, __VA_ARGS__);                                         \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define SKIP(why)                                                                         \
-    do {                                                                                  \
-        hc_test_skip(why);                                                                \
-        return;                                                                           \
+#define SKIP(why)                                                                                  \
+    do {                                                                                           \
+        hc_test_skip(why);                                                                         \
+        return;                                                                                    \
     } while (0)
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -1,12 +1,46 @@
-/* hydra-compose: the command-line entry point; dispatches subcommands. */
+/* hydra-compose: the command-line entry point; dispatches subcommands and
+ * applies the settings every command shares (log level). */
+#include "app/app.h"
 #include "core/hc_core.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#ifndef HC_VERSION
+#define HC_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f) {
+    fputs("usage: hydra-compose COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  render SPEC.json -o OUT.mp4 [--json] [--quiet]   render one request locally\n"
+          "  version                                           print the version\n"
+          "\n"
+          "Run `hydra-compose COMMAND --help` for a command's options.\n",
+          f);
+}
+
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    puts("hydra-compose");
-    return 0;
+    const char *lvl = getenv("HC_LOG_LEVEL");
+    if (lvl && hc_log_level_parse(lvl) >= 0)
+        hc_log_set_level((hc_log_level)hc_log_level_parse(lvl));
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "render") == 0) return hc_cmd_render(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("hydra-compose %s\n", HC_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "hydra-compose: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
 }

@@ -8,9 +8,11 @@
 
 const char *hc_strerror(int code) {
     switch (code) {
-    case HC_OK: return "ok";
-#define HC_ERR_STR_(name, val, cls, str)                                                 \
-    case val: return str;
+    case HC_OK:
+        return "ok";
+#define HC_ERR_STR_(name, val, cls, str)                                                           \
+    case val:                                                                                      \
+        return str;
         HC_ERRNO_MAP(HC_ERR_STR_)
 #undef HC_ERR_STR_
     }
@@ -19,9 +21,11 @@ const char *hc_strerror(int code) {
 
 const char *hc_errname(int code) {
     switch (code) {
-    case HC_OK: return "OK";
-#define HC_ERR_NAME_(name, val, cls, str)                                                \
-    case val: return #name;
+    case HC_OK:
+        return "OK";
+#define HC_ERR_NAME_(name, val, cls, str)                                                          \
+    case val:                                                                                      \
+        return #name;
         HC_ERRNO_MAP(HC_ERR_NAME_)
 #undef HC_ERR_NAME_
     }
@@ -30,9 +34,11 @@ const char *hc_errname(int code) {
 
 int hc_err_exit_code(int code) {
     switch (code) {
-    case HC_OK: return 0;
-#define HC_ERR_CLS_(name, val, cls, str)                                                 \
-    case val: return cls;
+    case HC_OK:
+        return 0;
+#define HC_ERR_CLS_(name, val, cls, str)                                                           \
+    case val:                                                                                      \
+        return cls;
         HC_ERRNO_MAP(HC_ERR_CLS_)
 #undef HC_ERR_CLS_
     }
@@ -52,13 +58,16 @@ int hc_err_set(hc_err *err, int code, const char *fmt, ...) {
 
 void hc_err_prefix(hc_err *err, const char *fmt, ...) {
     if (!err || err->code == 0) return;
-    char pre[128], old[sizeof err->msg];
+    char pre[128];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s%s", pre, old);
+    size_t pl = strlen(pre), ol = strlen(err->msg);
+    if (pl + ol >= sizeof err->msg) ol = sizeof err->msg - 1 - pl;
+    memmove(err->msg + pl, err->msg, ol);
+    memcpy(err->msg, pre, pl);
+    err->msg[pl + ol] = 0;
 }
 
 void hc_err_clear(hc_err *err) {

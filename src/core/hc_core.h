@@ -16,18 +16,18 @@
  * Fallible functions return 0 or a negative HC_E* code from this one list.
  * The exit class says what `render`/`worker` exit with: 2 = the request or
  * its media is unusable (the caller's fault), 1 = anything else. */
-#define HC_ERRNO_MAP(X)                                                                  \
-    X(INVAL, -1, 2, "invalid request")                                                   \
-    X(MEDIA, -2, 2, "unusable input media")                                              \
-    X(TOOBIG, -3, 2, "input too large")                                                  \
-    X(NOMEM, -4, 1, "out of memory")                                                     \
-    X(IO, -5, 1, "input/output error")                                                   \
-    X(NET, -6, 1, "network error")                                                       \
-    X(TIMEOUT, -7, 1, "timed out")                                                       \
-    X(ENCODER, -8, 1, "encoder error")                                                   \
-    X(CANCELED, -9, 1, "canceled")                                                       \
-    X(NOTFOUND, -10, 1, "not found")                                                     \
-    X(UNSUPPORTED, -11, 1, "not supported")                                              \
+#define HC_ERRNO_MAP(X)                                                                            \
+    X(INVAL, -1, 2, "invalid request")                                                             \
+    X(MEDIA, -2, 2, "unusable input media")                                                        \
+    X(TOOBIG, -3, 2, "input too large")                                                            \
+    X(NOMEM, -4, 1, "out of memory")                                                               \
+    X(IO, -5, 1, "input/output error")                                                             \
+    X(NET, -6, 1, "network error")                                                                 \
+    X(TIMEOUT, -7, 1, "timed out")                                                                 \
+    X(ENCODER, -8, 1, "encoder error")                                                             \
+    X(CANCELED, -9, 1, "canceled")                                                                 \
+    X(NOTFOUND, -10, 1, "not found")                                                               \
+    X(UNSUPPORTED, -11, 1, "not supported")                                                        \
     X(INTERNAL, -12, 1, "internal error")
 
 enum {
@@ -72,13 +72,13 @@ void hc_log_write(hc_log_level level, const char *comp, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_list ap);
 
-#define HC_LOG(level, comp, ...)                                                         \
-    do {                                                                                 \
-        if ((level) >= hc_log_threshold) hc_log_write((level), (comp), __VA_ARGS__);     \
+#define HC_LOG(level, comp, ...)                                                                   \
+    do {                                                                                           \
+        if ((level) >= hc_log_threshold) hc_log_write((level), (comp), __VA_ARGS__);               \
     } while (0)
 #define HC_DEBUG(comp, ...) HC_LOG(HC_LOG_DEBUG, comp, __VA_ARGS__)
-#define HC_INFO(comp, ...) HC_LOG(HC_LOG_INFO, comp, __VA_ARGS__)
-#define HC_WARN(comp, ...) HC_LOG(HC_LOG_WARN, comp, __VA_ARGS__)
+#define HC_INFO(comp, ...)  HC_LOG(HC_LOG_INFO, comp, __VA_ARGS__)
+#define HC_WARN(comp, ...)  HC_LOG(HC_LOG_WARN, comp, __VA_ARGS__)
 #define HC_ERROR(comp, ...) HC_LOG(HC_LOG_ERROR, comp, __VA_ARGS__)
 
 /* ---- planar YUV 4:2:0 image ---------------------------------------------

@@ -35,8 +35,9 @@ void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_lis
         hc_json_escape(ej, sizeof ej, log_job);
         snprintf(job, sizeof job, ",\"job\":\"%s\"", ej);
     }
-    int n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"%s\"%s,\"msg\":\"%s\"}\n",
-                     ts, names[level], comp, job, esc);
+    int n = snprintf(line, sizeof line,
+                     "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"%s\"%s,\"msg\":\"%s\"}\n", ts,
+                     names[level], comp, job, esc);
     if (n > (int)sizeof line - 1) {
         n = sizeof line - 1;
         line[n - 1] = '\n';

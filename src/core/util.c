@@ -60,11 +60,21 @@ size_t hc_json_escape(char *buf, size_t len, const char *s) {
         char tmp[8];
         const char *rep = NULL;
         switch (c) {
-        case '"': rep = "\\\""; break;
-        case '\\': rep = "\\\\"; break;
-        case '\n': rep = "\\n"; break;
-        case '\r': rep = "\\r"; break;
-        case '\t': rep = "\\t"; break;
+        case '"':
+            rep = "\\\"";
+            break;
+        case '\\':
+            rep = "\\\\";
+            break;
+        case '\n':
+            rep = "\\n";
+            break;
+        case '\r':
+            rep = "\\r";
+            break;
+        case '\t':
+            rep = "\\t";
+            break;
         default:
             if (c < 0x20) {
                 snprintf(tmp, sizeof tmp, "\\u%04x", c);
@@ -73,8 +83,10 @@ size_t hc_json_escape(char *buf, size_t len, const char *s) {
         }
         size_t need = rep ? strlen(rep) : 1;
         if (o + need >= len) break;
-        if (rep) memcpy(buf + o, rep, need);
-        else buf[o] = (char)c;
+        if (rep)
+            memcpy(buf + o, rep, need);
+        else
+            buf[o] = (char)c;
         o += need;
     }
     buf[o] = 0;
@@ -102,7 +114,8 @@ void hc_strlist_add(hc_strlist *l, const char *fmt, ...) {
 }
 
 void hc_strlist_fini(hc_strlist *l) {
-    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
     free(l->v);
     memset(l, 0, sizeof *l);
 }
@@ -149,7 +162,8 @@ void hc_yuv_fill(hc_yuv *img, uint8_t y, uint8_t u, uint8_t v) {
     uint8_t val[3] = {y, u, v};
     for (int p = 0; p < 3; p++) {
         int pw = p ? img->w / 2 : img->w, ph = p ? img->h / 2 : img->h;
-        for (int r = 0; r < ph; r++) memset(img->plane[p] + (size_t)r * img->stride[p], val[p], (size_t)pw);
+        for (int r = 0; r < ph; r++)
+            memset(img->plane[p] + (size_t)r * img->stride[p], val[p], (size_t)pw);
     }
 }
 
@@ -157,7 +171,7 @@ void hc_yuv_copy(hc_yuv *dst, const hc_yuv *src) {
     for (int p = 0; p < 3; p++) {
         int pw = p ? src->w / 2 : src->w, ph = p ? src->h / 2 : src->h;
         for (int r = 0; r < ph; r++)
-            memcpy(dst->plane[p] + (size_t)r * dst->stride[p], src->plane[p] + (size_t)r * src->stride[p],
-                   (size_t)pw);
+            memcpy(dst->plane[p] + (size_t)r * dst->stride[p],
+                   src->plane[p] + (size_t)r * src->stride[p], (size_t)pw);
     }
 }

@@ -25,23 +25,23 @@ int hc_media_init(hc_err *err);
  * up to max_tries attempts with exponential back-off on 429, 5xx, timeouts
  * and connection errors, a byte cap, and HTML/text bodies refused. */
 typedef struct hc_fetch_opts {
-    const char *work_dir;     /* downloads go here (must exist) */
-    const char *base_dir;     /* relative bare paths resolve here (NULL = cwd) */
-    bool allow_local;         /* bare paths and file:// allowed */
-    int concurrency;          /* parallel transfers; 0 = 8 */
-    int connect_timeout_ms;   /* 0 = 5000 */
-    int total_timeout_ms;     /* per try; 0 = 30000 */
-    int max_tries;            /* 0 = 3 */
-    int backoff_ms;           /* first back-off; doubles each try; 0 = 300 */
-    size_t max_bytes;         /* 0 = 64 MiB */
+    const char *work_dir;   /* downloads go here (must exist) */
+    const char *base_dir;   /* relative bare paths resolve here (NULL = cwd) */
+    bool allow_local;       /* bare paths and file:// allowed */
+    int concurrency;        /* parallel transfers; 0 = 8 */
+    int connect_timeout_ms; /* 0 = 5000 */
+    int total_timeout_ms;   /* per try; 0 = 30000 */
+    int max_tries;          /* 0 = 3 */
+    int backoff_ms;         /* first back-off; doubles each try; 0 = 300 */
+    size_t max_bytes;       /* 0 = 64 MiB */
     /* Called from fetch threads as each input completes (may be NULL). */
     void (*on_done)(void *ud, int index, int n_done, int n_total);
     void *ud;
 } hc_fetch_opts;
 
 typedef struct hc_fetched {
-    char *path;               /* local file (owned string) */
-    bool downloaded;          /* a temp file in work_dir */
+    char *path;      /* local file (owned string) */
+    bool downloaded; /* a temp file in work_dir */
     size_t size_bytes;
 } hc_fetched;
 
@@ -66,8 +66,8 @@ void hc_fetched_fini(hc_fetched *f);
 typedef enum { HC_IMG_FIT_COVER, HC_IMG_FIT_CONTAIN, HC_IMG_FIT_BLUR } hc_img_fit;
 
 typedef struct hc_image_info {
-    int width, height;        /* as displayed (after EXIF orientation) */
-    char format[16];          /* "jpeg", "png", "webp", "gif", "bmp", "tiff", "heif", ... */
+    int width, height; /* as displayed (after EXIF orientation) */
+    char format[16];   /* "jpeg", "png", "webp", "gif", "bmp", "tiff", "heif", ... */
 } hc_image_info;
 
 /* Read only the header: is this a supported image, what size. Refuses
@@ -76,10 +76,10 @@ typedef struct hc_image_info {
 int hc_image_probe(const char *path, const char *label, hc_image_info *info, hc_err *err);
 
 typedef struct hc_image_prep {
-    int canvas_w, canvas_h;   /* even; the size of the prepared canvas */
+    int canvas_w, canvas_h; /* even; the size of the prepared canvas */
     hc_img_fit fit;
-    bool has_focus;           /* cover: crop around focus, else the centre */
-    double focus_x, focus_y;  /* 0..1 in the displayed image */
+    bool has_focus;          /* cover: crop around focus, else the centre */
+    double focus_x, focus_y; /* 0..1 in the displayed image */
 } hc_image_prep;
 
 /* Decode path and produce a canvas_w x canvas_h BT.709 limited-range YUV
@@ -97,8 +97,8 @@ typedef enum { HC_ENC_HW_AUTO, HC_ENC_HW_GPU, HC_ENC_HW_CPU } hc_enc_hw;
 typedef enum { HC_ENC_Q_DRAFT, HC_ENC_Q_STANDARD, HC_ENC_Q_HIGH } hc_enc_quality;
 
 typedef struct hc_encoder_choice {
-    char codec[32];           /* "libx264" or "h264_nvenc" */
-    char reason[256];         /* why, e.g. "settings.hardware=gpu but NVENC probe failed: ..." */
+    char codec[32];   /* "libx264" or "h264_nvenc" */
+    char reason[256]; /* why, e.g. "settings.hardware=gpu but NVENC probe failed: ..." */
 } hc_encoder_choice;
 
 /* Probe function: try to open NVENC and encode one small frame. Returns 0
@@ -118,8 +118,8 @@ void hc_encoder_choose(hc_enc_hw hardware, const char *use_nvenc, hc_nvenc_probe
 typedef struct hc_encoder_opts {
     int width, height, fps;
     hc_enc_quality quality;
-    const char *codec;        /* "libx264", "h264_nvenc", or "null" (discard frames, no file) */
-    const char *path;         /* output MP4 (written in place; the caller renames) */
+    const char *codec; /* "libx264", "h264_nvenc", or "null" (discard frames, no file) */
+    const char *path;  /* output MP4 (written in place; the caller renames) */
 } hc_encoder_opts;
 
 typedef struct hc_encoder hc_encoder;

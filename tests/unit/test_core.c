@@ -46,7 +46,8 @@ HC_TEST(core_yuv_alloc_fill_copy) {
 
 HC_TEST(core_rand_is_deterministic) {
     uint64_t s1 = 42, s2 = 42;
-    for (int i = 0; i < 10; i++) CHECK(hc_rand_next(&s1) == hc_rand_next(&s2));
+    for (int i = 0; i < 10; i++)
+        CHECK(hc_rand_next(&s1) == hc_rand_next(&s2));
     double u = hc_rand_unit(&s1);
     CHECK(u >= 0 && u < 1);
 }

@@ -1,0 +1,836 @@
+/* Fetch: bring a request's inputs to local files before anything decodes them.
+ *
+ * Every input is first classified and checked in the caller's thread (scheme,
+ * local file exists and is readable, s3:// not yet available), so a bad
+ * request fails before any network traffic. http(s):// inputs are then
+ * downloaded by a small pool of threads (the caller's thread is one of them),
+ * each with its own libcurl easy handle (driven through a one-handle multi so
+ * it can be stopped between polls), into mkstemp files in work_dir.
+ *
+ * Invariants:
+ *  - The error reported is the failing input with the lowest index. Inputs
+ *    are handed out in index order; when input f fails, transfers of inputs
+ *    above f are aborted (within STOP_POLL_MS) and their back-off sleeps
+ *    interrupted, while those below f run to the end: one of them may fail
+ *    too, and then it is the one reported.
+ *  - On failure every temp file is removed and every out[] entry released;
+ *    on success each out[] entry owns its path.
+ *  - URLs in logs and messages are redacted: no user:password@, no ?query or
+ *    #fragment (signed URLs carry their signature in the query).
+ *  - on_done fires once per input that succeeded (locals first, then each
+ *    download as it lands), serialised so n_done rises 1..n.
+ *  - hc_fetched_fini removes a downloaded temp file; local files are never
+ *    touched.
+ *  - All state is per call, so calls from several threads do not interact. */
+#include "media/hc_media.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COMP               "fetch"
+#define MAX_REDIRS         5
+#define RETRY_AFTER_CAP_MS 10000
+#define BACKOFF_CAP_MS     30000
+#define USER_AGENT         "hydra-compose/0.1"
+#define SNIFF_BYTES        512
+#define STOP_POLL_MS       100
+
+typedef enum { SRC_LOCAL, SRC_HTTP } src_kind;
+
+/* One hc_fetch_many call: shared by its worker threads. */
+typedef struct fetch_job {
+    const char *const *urls;
+    const char *const *labels;
+    int n;
+    hc_fetch_opts o; /* with defaults filled in */
+    hc_fetched *out;
+    int *http_idx; /* ascending indices of http(s) inputs */
+    int n_http;
+
+    pthread_mutex_t lock;  /* guards next, err; fail_index writes */
+    pthread_cond_t wake;   /* broadcast when fail_index drops */
+    int next;              /* next position in http_idx to hand out */
+    atomic_int fail_index; /* lowest failed input, n when none */
+    hc_err err;            /* the failure of input fail_index */
+
+    pthread_mutex_t cb_lock; /* serialises on_done so n_done rises */
+    int n_done;
+} fetch_job;
+
+typedef enum {
+    ABORT_NONE,
+    ABORT_STOP,    /* a lower-index input failed */
+    ABORT_TOO_BIG, /* Content-Length or bytes over max_bytes */
+    ABORT_HTML,    /* Content-Type or body sniffed as a web page */
+    ABORT_HTTP,    /* 4xx/5xx status: don't read the error body */
+    ABORT_IO,      /* writing the temp file failed */
+} abort_reason;
+
+/* One download attempt of one input. */
+typedef struct transfer {
+    fetch_job *job;
+    int index;
+    int fd;
+    size_t got;         /* body bytes of the final response */
+    long status;        /* status of the response being received */
+    curl_off_t clen;    /* its Content-Length, -1 if none */
+    long retry_after_s; /* its Retry-After in seconds, -1 if none */
+    char ctype[128];    /* its Content-Type (media type only) */
+    unsigned char head[SNIFF_BYTES];
+    size_t head_len;
+    bool sniffed;
+    abort_reason why;
+    int io_errno;
+} transfer;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_OK;
+
+static void curl_init_once(void) {
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static const char *label_of(const fetch_job *job, int i, char *buf, size_t len) {
+    if (job->labels && job->labels[i]) return job->labels[i];
+    snprintf(buf, len, "inputs[%d]", i);
+    return buf;
+}
+
+/* Copy url without credentials, query or fragment, for logs and messages. */
+static void url_redact(const char *url, char *buf, size_t len) {
+    const char *p = url, *auth = strstr(url, "://");
+    size_t o = 0;
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (const char *q = auth; q < auth + alen; q++)
+            if (*q == '@') at = q;
+        size_t skip_from = (size_t)(auth - url);
+        if (len > 0) {
+            size_t k = skip_from < len - 1 ? skip_from : len - 1;
+            memcpy(buf, url, k);
+            o = k;
+        }
+        p = at ? at + 1 : auth;
+    }
+    for (; *p && *p != '?' && *p != '#' && o + 1 < len; p++)
+        buf[o++] = *p;
+    if (len > 0) buf[o] = 0;
+}
+
+static bool has_prefix_ci(const char *s, const char *prefix) {
+    return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Length of the scheme if s starts with "scheme://", else 0. */
+static size_t scheme_len(const char *s) {
+    size_t i = 0;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return 0;
+    while (s[i] && (s[i] == '+' || s[i] == '-' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
+                    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+        i++;
+    return strncmp(s + i, "://", 3) == 0 ? i : 0;
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Human size of a byte cap: "64 MiB", "512 KiB" or "1000 bytes". */
+static void format_cap(size_t cap, char *buf, size_t len) {
+    if (cap >= 1024 * 1024 && cap % (1024 * 1024) == 0)
+        snprintf(buf, len, "%zu MiB", cap / (1024 * 1024));
+    else if (cap >= 1024 && cap % 1024 == 0)
+        snprintf(buf, len, "%zu KiB", cap / 1024);
+    else
+        snprintf(buf, len, "%zu bytes", cap);
+}
+
+/* Record the failure of input index (kept if it is the lowest so far) and
+ * wake sleeping workers so those above it stop. */
+static void job_fail(fetch_job *job, int index, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void job_fail(fetch_job *job, int index, int code, const char *fmt, ...) {
+    char label[32], msg[sizeof job->err.msg];
+    int k = snprintf(msg, sizeof msg, "%s: ", label_of(job, index, label, sizeof label));
+    if (k < 0) k = 0;
+    if ((size_t)k >= sizeof msg) k = (int)sizeof msg - 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + k, sizeof msg - (size_t)k, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&job->lock);
+    if (index < atomic_load(&job->fail_index)) {
+        atomic_store(&job->fail_index, index);
+        job->err.code = code;
+        memcpy(job->err.msg, msg, sizeof msg);
+        pthread_cond_broadcast(&job->wake);
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+static bool job_stopped(fetch_job *job, int index) {
+    return atomic_load(&job->fail_index) < index;
+}
+
+static void job_done(fetch_job *job, int index) {
+    if (!job->o.on_done) return;
+    pthread_mutex_lock(&job->cb_lock);
+    int n_done = ++job->n_done;
+    job->o.on_done(job->o.ud, index, n_done, job->n);
+    pthread_mutex_unlock(&job->cb_lock);
+}
+
+/* Sleep ms unless a lower-index failure arrives; true if stopped. */
+static bool job_sleep(fetch_job *job, int index, int ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&job->lock);
+    while (!job_stopped(job, index))
+        if (pthread_cond_timedwait(&job->wake, &job->lock, &until) == ETIMEDOUT) break;
+    bool stopped = job_stopped(job, index);
+    pthread_mutex_unlock(&job->lock);
+    return stopped;
+}
+
+/* ---- local inputs --------------------------------------------------------- */
+
+/* Resolve a bare path or file:// URL to a path in *out (owned). */
+static int local_path(const fetch_job *job, const char *url, bool is_file_url, char **out,
+                      char *why, size_t why_len) {
+    const char *p = url;
+    if (is_file_url) {
+        p = url + strlen("file://");
+        /* file:///path or file://localhost/path; no remote hosts. */
+        if (has_prefix_ci(p, "localhost/")) p += strlen("localhost");
+        if (*p != '/') {
+            snprintf(why, why_len, "file:// URL must name an absolute local path");
+            return HC_EINVAL;
+        }
+        size_t n = strcspn(p, "?#");
+        char *dec = hc_xmalloc(n + 1);
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+            int hi, lo;
+            if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
+                (lo = hexval(p[i + 2])) >= 0) {
+                dec[o++] = (char)(hi * 16 + lo);
+                i += 2;
+                if (dec[o - 1] == 0) {
+                    free(dec);
+                    snprintf(why, why_len, "file:// URL contains %%00");
+                    return HC_EINVAL;
+                }
+            } else {
+                dec[o++] = p[i];
+            }
+        }
+        dec[o] = 0;
+        *out = dec;
+        return 0;
+    }
+    if (p[0] == '/') {
+        *out = hc_strdup(p);
+        return 0;
+    }
+    char cwd[PATH_MAX];
+    const char *base = job->o.base_dir;
+    if (!base || !*base || base[0] != '/') {
+        if (!getcwd(cwd, sizeof cwd)) {
+            snprintf(why, why_len, "cannot resolve relative path %s: %s", p, strerror(errno));
+            return HC_EIO;
+        }
+    }
+    size_t len;
+    char *s;
+    if (base && *base && base[0] == '/') {
+        len = strlen(base) + strlen(p) + 2;
+        s = hc_xmalloc(len);
+        snprintf(s, len, "%s/%s", base, p);
+    } else if (base && *base) {
+        len = strlen(cwd) + strlen(base) + strlen(p) + 3;
+        s = hc_xmalloc(len);
+        snprintf(s, len, "%s/%s/%s", cwd, base, p);
+    } else {
+        len = strlen(cwd) + strlen(p) + 2;
+        s = hc_xmalloc(len);
+        snprintf(s, len, "%s/%s", cwd, p);
+    }
+    *out = s;
+    return 0;
+}
+
+/* Check a local file is a readable, non-empty regular file. */
+static int local_check(const char *path, size_t *size, char *why, size_t why_len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            snprintf(why, why_len, "file not found: %s", path);
+        else
+            snprintf(why, why_len, "cannot read %s: %s", path, strerror(errno));
+        return HC_EMEDIA;
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, why_len, "cannot read %s: %s", path, strerror(errno));
+        rc = HC_EMEDIA;
+    } else if (!S_ISREG(st.st_mode)) {
+        snprintf(why, why_len, "not a regular file: %s", path);
+        rc = HC_EMEDIA;
+    } else if (st.st_size == 0) {
+        snprintf(why, why_len, "empty file: %s", path);
+        rc = HC_EMEDIA;
+    } else {
+        *size = (size_t)st.st_size;
+    }
+    close(fd);
+    return rc;
+}
+
+/* ---- one download --------------------------------------------------------- */
+
+static bool is_space(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* Does the start of the body look like an HTML page? */
+static bool sniff_html(const unsigned char *b, size_t n) {
+    size_t i = 0;
+    if (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) i = 3; /* UTF-8 BOM */
+    while (i < n && is_space(b[i]))
+        i++;
+    static const char *const marks[] = {"<!doctype", "<html"};
+    for (size_t k = 0; k < 2; k++) {
+        size_t m = strlen(marks[k]);
+        if (n - i >= m && strncasecmp((const char *)b + i, marks[k], m) == 0) return true;
+    }
+    return false;
+}
+
+static bool is_refused_type(const char *ctype) {
+    return !strcasecmp(ctype, "text/html") || !strcasecmp(ctype, "text/plain") ||
+           !strcasecmp(ctype, "application/xhtml+xml");
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
+    transfer *t = ud;
+    size_t len = size * nitems;
+    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        /* A new response (after a redirect or 100 Continue): reset. */
+        const char *sp = memchr(buf, ' ', len);
+        t->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        t->clen = -1;
+        t->retry_after_s = -1;
+        t->ctype[0] = 0;
+        return len;
+    }
+    if (len <= 2 && (buf[0] == '\r' || buf[0] == '\n')) {
+        /* End of this response's headers: refuse early where we can. */
+        if (t->status >= 400) {
+            t->why = ABORT_HTTP;
+            return 0;
+        }
+        if (t->status >= 200 && t->status < 300) {
+            if (t->clen >= 0 && (uint64_t)t->clen > (uint64_t)t->job->o.max_bytes) {
+                t->why = ABORT_TOO_BIG;
+                return 0;
+            }
+            if (is_refused_type(t->ctype)) {
+                t->why = ABORT_HTML;
+                return 0;
+            }
+        }
+        return len;
+    }
+    const char *colon = memchr(buf, ':', len);
+    if (!colon) return len;
+    size_t nlen = (size_t)(colon - buf);
+    const char *v = colon + 1, *end = buf + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && is_space((unsigned char)end[-1]))
+        end--;
+    size_t vlen = (size_t)(end - v);
+    char val[128];
+    if (vlen >= sizeof val) vlen = sizeof val - 1;
+    memcpy(val, v, vlen);
+    val[vlen] = 0;
+    if (nlen == 12 && strncasecmp(buf, "content-type", 12) == 0) {
+        val[strcspn(val, "; \t")] = 0;
+        snprintf(t->ctype, sizeof t->ctype, "%s", val);
+    } else if (nlen == 14 && strncasecmp(buf, "content-length", 14) == 0) {
+        char *e;
+        errno = 0;
+        long long cl = strtoll(val, &e, 10);
+        if (errno == 0 && e != val && cl >= 0) t->clen = (curl_off_t)cl;
+    } else if (nlen == 11 && strncasecmp(buf, "retry-after", 11) == 0) {
+        /* Seconds only; an HTTP-date falls back to our own back-off. */
+        char *e;
+        long s = strtol(val, &e, 10);
+        if (e != val && *e == 0 && s >= 0) t->retry_after_s = s;
+    }
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+    transfer *t = ud;
+    size_t len = size * nmemb;
+    if (t->status < 200 || t->status >= 300) return len; /* not the body we want */
+    if (job_stopped(t->job, t->index)) {
+        t->why = ABORT_STOP;
+        return 0;
+    }
+    if (len > t->job->o.max_bytes - t->got) {
+        t->why = ABORT_TOO_BIG;
+        return 0;
+    }
+    t->got += len;
+    if (!t->sniffed) {
+        size_t k = len < SNIFF_BYTES - t->head_len ? len : SNIFF_BYTES - t->head_len;
+        memcpy(t->head + t->head_len, data, k);
+        t->head_len += k;
+        if (t->head_len == SNIFF_BYTES) {
+            t->sniffed = true;
+            if (sniff_html(t->head, t->head_len)) {
+                t->why = ABORT_HTML;
+                return 0;
+            }
+        }
+    }
+    for (size_t o = 0; o < len;) {
+        ssize_t w = write(t->fd, data + o, len - o);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            t->why = ABORT_IO;
+            t->io_errno = errno;
+            return 0;
+        }
+        o += (size_t)w;
+    }
+    return len;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    transfer *t = ud;
+    if (job_stopped(t->job, t->index)) {
+        t->why = ABORT_STOP;
+        return 1;
+    }
+    return 0;
+}
+
+static void set_options(CURL *h, const char *url, transfer *t, char *errbuf) {
+    const hc_fetch_opts *o = &t->job->o;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->total_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes */
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+}
+
+static bool retriable_curl(CURLcode rc) {
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Run one transfer on a single-handle multi, checking between polls (at most
+ * STOP_POLL_MS apart) whether a lower-index failure means we should stop:
+ * curl_easy_perform would only look once a second via the progress callback. */
+static CURLcode perform(CURLM *m, CURL *h, transfer *t) {
+    CURLcode res = CURLE_OK;
+    if (curl_multi_add_handle(m, h) != CURLM_OK) return CURLE_FAILED_INIT;
+    for (int running = 1;;) {
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            res = CURLE_FAILED_INIT;
+            break;
+        }
+        int left;
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &left)))
+            if (msg->msg == CURLMSG_DONE) res = msg->data.result;
+        if (!running) break;
+        if (job_stopped(t->job, t->index)) {
+            t->why = ABORT_STOP;
+            res = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        if (curl_multi_poll(m, NULL, 0, STOP_POLL_MS, NULL) != CURLM_OK) {
+            res = CURLE_FAILED_INIT;
+            break;
+        }
+    }
+    curl_multi_remove_handle(m, h);
+    return res;
+}
+
+/* A file name suffix from the URL path (".jpg"), so tools that look at
+ * extensions see one; empty unless short and alphanumeric. */
+static void url_suffix(const char *url, char *buf, size_t len) {
+    buf[0] = 0;
+    size_t n = strcspn(url, "?#");
+    const char *slash = NULL;
+    for (const char *p = url + scheme_len(url) + 3; p < url + n; p++)
+        if (*p == '/') slash = p;
+    if (!slash) return;
+    const char *dot = NULL;
+    for (const char *p = slash; p < url + n; p++)
+        if (*p == '.') dot = p;
+    if (!dot) return;
+    size_t elen = (size_t)(url + n - dot);
+    if (elen < 2 || elen > 6 || elen >= len) return;
+    for (size_t i = 1; i < elen; i++) {
+        char c = dot[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return;
+    }
+    memcpy(buf, dot, elen);
+    buf[elen] = 0;
+}
+
+/* Download input index with retries. On failure records it in the job;
+ * returns 0 on success, -1 otherwise. */
+static int download(fetch_job *job, CURLM *m, CURL *h, int index, uint64_t *rng) {
+    const hc_fetch_opts *o = &job->o;
+    const char *url = job->urls[index];
+    hc_fetched *f = &job->out[index];
+    char shown[200], suffix[8], errbuf[CURL_ERROR_SIZE];
+    char label[32];
+    url_redact(url, shown, sizeof shown);
+    url_suffix(url, suffix, sizeof suffix);
+
+    size_t plen = strlen(o->work_dir) + 32;
+    f->path = hc_xmalloc(plen);
+    snprintf(f->path, plen, "%s/hc-fetch-XXXXXX%s", o->work_dir, suffix);
+    int fd = mkostemps(f->path, (int)strlen(suffix), O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(f->path);
+        f->path = NULL;
+        job_fail(job, index, HC_EIO, "cannot create a temp file in %s: %s", o->work_dir,
+                 strerror(e));
+        return -1;
+    }
+    f->downloaded = true;
+
+    int64_t t0 = hc_now_us();
+    int rc = -1;
+    for (int attempt = 1;; attempt++) {
+        transfer t = {.job = job, .index = index, .fd = fd, .clen = -1, .retry_after_s = -1};
+        errbuf[0] = 0;
+        if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+            job_fail(job, index, HC_EIO, "cannot reset temp file %s: %s", f->path, strerror(errno));
+            break;
+        }
+        set_options(h, url, &t, errbuf);
+        CURLcode cc = perform(m, h, &t);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (t.why == ABORT_HTTP || status == 0) status = t.status ? t.status : status;
+        const char *cerr = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+
+        if (t.why == ABORT_STOP || job_stopped(job, index)) break;
+        if (t.why == ABORT_TOO_BIG) {
+            char cap[32];
+            format_cap(o->max_bytes, cap, sizeof cap);
+            job_fail(job, index, HC_EMEDIA, "larger than the %s limit", cap);
+            break;
+        }
+        if (t.why == ABORT_IO) {
+            job_fail(job, index, HC_EIO, "cannot write %s: %s", f->path, strerror(t.io_errno));
+            break;
+        }
+        if (t.why != ABORT_HTML && cc == CURLE_OK && status >= 200 && status < 300 && !t.sniffed &&
+            sniff_html(t.head, t.head_len))
+            t.why = ABORT_HTML;
+        if (t.why == ABORT_HTML) {
+            if (t.ctype[0])
+                job_fail(job, index, HC_EMEDIA, "got %s page, not media (Content-Type %s) from %s",
+                         strncasecmp(t.ctype, "text/plain", 10) ? "an HTML" : "a text", t.ctype,
+                         shown);
+            else
+                job_fail(job, index, HC_EMEDIA,
+                         "got an HTML page, not media (the body is HTML) from %s", shown);
+            break;
+        }
+
+        bool retry = false;
+        int code = HC_ENET;
+        char why[512];
+        if (cc == CURLE_OK || t.why == ABORT_HTTP) {
+            if (status >= 200 && status < 300) {
+                if (t.got == 0) {
+                    job_fail(job, index, HC_EMEDIA, "empty response body from %s", shown);
+                    break;
+                }
+                f->size_bytes = t.got;
+                rc = 0;
+                break;
+            }
+            if (status != 429 && status < 500) {
+                job_fail(job, index, HC_EMEDIA, "HTTP %ld from %s", status, shown);
+                break;
+            }
+            retry = true;
+            snprintf(why, sizeof why, "HTTP %ld from %s", status, shown);
+        } else if (cc == CURLE_TOO_MANY_REDIRECTS) {
+            job_fail(job, index, HC_EMEDIA, "more than %d redirects from %s", MAX_REDIRS, shown);
+            break;
+        } else if (cc == CURLE_UNSUPPORTED_PROTOCOL) {
+            job_fail(job, index, HC_EINVAL, "redirected to a scheme other than http(s) from %s",
+                     shown);
+            break;
+        } else if (cc == CURLE_URL_MALFORMAT) {
+            job_fail(job, index, HC_EINVAL, "invalid URL %s: %s", shown, cerr);
+            break;
+        } else {
+            retry = retriable_curl(cc);
+            code = cc == CURLE_OPERATION_TIMEDOUT ? HC_ETIMEOUT : HC_ENET;
+            snprintf(why, sizeof why, "%s fetching %s%s%s",
+                     code == HC_ETIMEOUT ? "timed out" : "network error", shown,
+                     cerr[0] ? ": " : "", cerr);
+        }
+
+        if (!retry || attempt >= o->max_tries) {
+            if (attempt > 1)
+                job_fail(job, index, code, "%s (after %d tries)", why, attempt);
+            else
+                job_fail(job, index, code, "%s", why);
+            break;
+        }
+        /* Exponential back-off with up to 25 % jitter; Retry-After wins when
+         * it asks for longer (capped so a server cannot park us). */
+        long delay = o->backoff_ms;
+        for (int k = 1; k < attempt && delay < BACKOFF_CAP_MS; k++)
+            delay *= 2;
+        if (delay > BACKOFF_CAP_MS) delay = BACKOFF_CAP_MS;
+        delay += (long)(hc_rand_next(rng) % (uint64_t)(delay / 4 + 1));
+        if (t.retry_after_s >= 0 && (status == 429 || status == 503)) {
+            long ra = t.retry_after_s > RETRY_AFTER_CAP_MS / 1000 ? RETRY_AFTER_CAP_MS
+                                                                  : t.retry_after_s * 1000;
+            if (ra > delay) delay = ra;
+        }
+        HC_WARN(COMP, "%s: %s; retrying in %ld ms (try %d of %d)",
+                label_of(job, index, label, sizeof label), why, delay, attempt + 1, o->max_tries);
+        if (job_sleep(job, index, (int)delay)) break;
+    }
+    close(fd);
+    if (rc == 0)
+        HC_DEBUG(COMP, "%s: downloaded %s (%zu bytes, %lld ms)",
+                 label_of(job, index, label, sizeof label), shown, f->size_bytes,
+                 (long long)((hc_now_us() - t0) / 1000));
+    return rc;
+}
+
+static void *worker(void *arg) {
+    fetch_job *job = arg;
+    CURL *h = curl_easy_init();
+    CURLM *m = curl_multi_init();
+    if (!h || !m) {
+        curl_easy_cleanup(h);
+        curl_multi_cleanup(m);
+        /* Take one input so the failure has a label; others keep going. */
+        pthread_mutex_lock(&job->lock);
+        int idx = job->next < job->n_http ? job->http_idx[job->next++] : -1;
+        pthread_mutex_unlock(&job->lock);
+        if (idx >= 0) job_fail(job, idx, HC_ENOMEM, "cannot create a libcurl handle");
+        return NULL;
+    }
+    uint64_t rng = (uint64_t)hc_now_us() ^ (uint64_t)(uintptr_t)&rng;
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        int idx = -1;
+        /* Indices ascend, so once one is above a failure all the rest are. */
+        if (job->next < job->n_http && job->http_idx[job->next] < atomic_load(&job->fail_index))
+            idx = job->http_idx[job->next++];
+        pthread_mutex_unlock(&job->lock);
+        if (idx < 0) break;
+        if (download(job, m, h, idx, &rng) == 0) job_done(job, idx);
+    }
+    curl_easy_cleanup(h);
+    curl_multi_cleanup(m);
+    return NULL;
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+void hc_fetched_fini(hc_fetched *f) {
+    if (!f) return;
+    if (f->downloaded && f->path) unlink(f->path);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
+                  const hc_fetch_opts *opts, hc_fetched *out, hc_err *err) {
+    if (n < 0 || (n > 0 && (!urls || !out || !opts)))
+        return hc_err_set(err, HC_EINVAL, "fetch: invalid arguments");
+    if (n == 0) return 0;
+    memset(out, 0, sizeof *out * (size_t)n);
+
+    fetch_job job = {.urls = urls, .labels = labels, .n = n, .o = *opts, .out = out};
+    hc_fetch_opts *o = &job.o;
+    if (o->concurrency <= 0) o->concurrency = 8;
+    if (o->concurrency > 64) o->concurrency = 64; /* a thread each: keep it sane */
+    if (o->connect_timeout_ms <= 0) o->connect_timeout_ms = 5000;
+    if (o->total_timeout_ms <= 0) o->total_timeout_ms = 30000;
+    if (o->max_tries <= 0) o->max_tries = 3;
+    if (o->backoff_ms <= 0) o->backoff_ms = 300;
+    if (o->max_bytes == 0) o->max_bytes = (size_t)64 * 1024 * 1024;
+    atomic_init(&job.fail_index, n);
+
+    /* Pass 1, in the caller's thread: classify and check everything that
+     * needs no network, so a bad request fails before any download. */
+    src_kind *kind = hc_xcalloc((size_t)n, sizeof *kind);
+    job.http_idx = hc_xcalloc((size_t)n, sizeof *job.http_idx);
+    char label[32], why[sizeof job.err.msg];
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *u = urls[i];
+        const char *lb = label_of(&job, i, label, sizeof label);
+        size_t sl = u ? scheme_len(u) : 0;
+        if (!u || !*u) {
+            rc = hc_err_set(err, HC_EINVAL, "%s: empty URL", lb);
+        } else if (sl && (has_prefix_ci(u, "http://") || has_prefix_ci(u, "https://"))) {
+            CURLU *cu = curl_url();
+            CURLUcode uc = cu ? curl_url_set(cu, CURLUPART_URL, u, 0) : CURLUE_OUT_OF_MEMORY;
+            curl_url_cleanup(cu);
+            if (uc != CURLUE_OK) {
+                char shown[512];
+                url_redact(u, shown, sizeof shown);
+                rc = hc_err_set(err, HC_EINVAL, "%s: invalid URL %s", lb, shown);
+            } else {
+                kind[i] = SRC_HTTP;
+                job.http_idx[job.n_http++] = i;
+            }
+        } else if (sl && has_prefix_ci(u, "s3://")) {
+            rc = hc_err_set(err, HC_EUNSUPPORTED,
+                            "%s: s3:// inputs need the S3 storage backend (not available in this "
+                            "build yet)",
+                            lb);
+        } else if (sl && !has_prefix_ci(u, "file://")) {
+            rc = hc_err_set(err, HC_EINVAL,
+                            "%s: unsupported scheme \"%.*s\" (use http://, https:// or s3://)", lb,
+                            (int)(sl < 16 ? sl : 16), u);
+        } else if (!o->allow_local) {
+            rc = hc_err_set(err, HC_EINVAL,
+                            "%s: local files are not allowed here (use an http(s):// or s3:// URL)",
+                            lb);
+        } else {
+            kind[i] = SRC_LOCAL;
+            int lr = local_path(&job, u, sl != 0, &out[i].path, why, sizeof why);
+            if (lr == 0) lr = local_check(out[i].path, &out[i].size_bytes, why, sizeof why);
+            if (lr != 0) rc = hc_err_set(err, lr, "%s: %s", lb, why);
+        }
+    }
+    if (rc == 0 && job.n_http > 0 && (!o->work_dir || !*o->work_dir))
+        rc = hc_err_set(err, HC_EINVAL, "fetch: no work_dir for downloads");
+    if (rc != 0) goto done;
+
+    if (job.n_http > 0) {
+        pthread_once(&curl_once, curl_init_once);
+        if (curl_init_rc != CURLE_OK) {
+            rc = hc_err_set(err, HC_EINTERNAL, "fetch: libcurl initialisation failed: %s",
+                            curl_easy_strerror(curl_init_rc));
+            goto done;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (kind[i] == SRC_LOCAL) job_done(&job, i);
+    if (job.n_http == 0) goto done;
+
+    /* Pass 2: downloads; the caller's thread is one of the workers. */
+    pthread_mutex_init(&job.lock, NULL);
+    pthread_mutex_init(&job.cb_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&job.wake, &ca);
+    pthread_condattr_destroy(&ca);
+
+    int n_threads = o->concurrency < job.n_http ? o->concurrency : job.n_http;
+    pthread_t *tids = hc_xcalloc((size_t)n_threads, sizeof *tids);
+    int started = 0;
+    for (int k = 1; k < n_threads; k++) {
+        if (pthread_create(&tids[started], NULL, worker, &job) != 0) break;
+        started++;
+    }
+    worker(&job);
+    for (int k = 0; k < started; k++)
+        pthread_join(tids[k], NULL);
+    free(tids);
+    pthread_cond_destroy(&job.wake);
+    pthread_mutex_destroy(&job.cb_lock);
+    pthread_mutex_destroy(&job.lock);
+
+    if (atomic_load(&job.fail_index) < n) {
+        rc = hc_err_set(err, job.err.code, "%s", job.err.msg);
+        HC_DEBUG(COMP, "fetch failed: %s", job.err.msg);
+    }
+
+done:
+    if (rc != 0)
+        for (int i = 0; i < n; i++)
+            hc_fetched_fini(&out[i]);
+    free(kind);
+    free(job.http_idx);
+    return rc;
+}

@@ -1,0 +1,143 @@
+/* Golden tests: raw composed frames of small synthetic timelines hashed
+ * before any encoder, so they hold whatever x264 version is installed.
+ * tests/golden/frames.txt holds "name md5" lines; run with
+ * HC_GOLDEN_UPDATE=1 to rewrite it after an intended change (and say why
+ * in the commit). */
+#include "hc_test.h"
+#include "render/render_int.h"
+#include "render_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct golden {
+    char path[4200];
+    char *text;
+    FILE *update;
+    int mismatches;
+} golden;
+
+static void golden_open(golden *g) {
+    snprintf(g->path, sizeof g->path, "%s/tests/golden/frames.txt", hc_test_root());
+    g->text = hc_test_read_file(g->path, NULL);
+    g->update = NULL;
+    g->mismatches = 0;
+}
+
+/* Compare (or record) one hash; returns false on mismatch. */
+static bool golden_check(golden *g, const char *name, const char *md5) {
+    if (getenv("HC_GOLDEN_UPDATE")) {
+        char line[256];
+        snprintf(line, sizeof line, "%s/tests/golden/frames.%s.new", hc_test_root(), "part");
+        FILE *f = fopen(line, "a");
+        if (f) {
+            fprintf(f, "%s %s\n", name, md5);
+            fclose(f);
+        }
+        return true;
+    }
+    char key[160];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = g->text ? strstr(g->text, key) : NULL;
+    if (!p) {
+        fprintf(stderr, "    no golden hash for %s (run with HC_GOLDEN_UPDATE=1)\n", name);
+        g->mismatches++;
+        return false;
+    }
+    p += strlen(key);
+    if (strncmp(p, md5, 32) != 0) {
+        fprintf(stderr, "    %s: got %s, expected %.32s\n", name, md5, p);
+        g->mismatches++;
+        return false;
+    }
+    return true;
+}
+
+HC_TEST(golden_transitions_at_25_50_75) {
+    golden g;
+    golden_open(&g);
+    hc_yuv a, b, out;
+    hc_test_pattern(&a, 128, 72, 1);
+    hc_test_pattern(&b, 128, 72, 2);
+    hc_yuv_alloc(&out, 128, 72);
+    for (int i = 0; hc_transitions[i]; i++) {
+        for (int q = 1; q <= 3; q++) {
+            char name[96], md5[33];
+            hc_transition_apply(hc_transitions[i], q * 0.25, 42, &a, &b, &out);
+            hc_test_md5(&out, md5);
+            snprintf(name, sizeof name, "transition/%s/%d", hc_transitions[i]->name, q * 25);
+            golden_check(&g, name, md5);
+        }
+    }
+    CHECKF(g.mismatches == 0, "%d golden mismatches", g.mismatches);
+    hc_yuv_fini(&a);
+    hc_yuv_fini(&b);
+    hc_yuv_fini(&out);
+    free(g.text);
+}
+
+HC_TEST(golden_motions) {
+    golden g;
+    golden_open(&g);
+    hc_yuv canvas, out;
+    hc_test_pattern(&canvas, 188, 108, 3);
+    hc_yuv_alloc(&out, 160, 90);
+    for (int i = 0; hc_motions[i]; i++) {
+        for (int q = 0; q <= 4; q++) {
+            char name[96], md5[33];
+            hc_motion_params mp = {.t = q / 4.0, .time_s = q * 0.7, .dur_s = 2.8, .seed = 5};
+            hc_view v;
+            hc_motions[i]->at(&mp, &v);
+            hc_sample_view(&canvas, &v, &out);
+            hc_test_md5(&out, md5);
+            snprintf(name, sizeof name, "motion/%s/%d", hc_motions[i]->name, q);
+            golden_check(&g, name, md5);
+        }
+    }
+    CHECKF(g.mismatches == 0, "%d golden mismatches", g.mismatches);
+    hc_yuv_fini(&canvas);
+    hc_yuv_fini(&out);
+    free(g.text);
+}
+
+/* A whole timeline: 3 images, Pop (bounce transitions, zoom_out), 720x720
+ * at 24 fps for 4 s; every 8th frame hashed. */
+HC_TEST(golden_timeline_pop_1x1) {
+    golden g;
+    golden_open(&g);
+    hc_request *req = hc_test_request(
+        "{\"images\":[\"a.jpg\",\"b.jpg\",\"c.jpg\"],\"settings\":{\"vibe\":\"Pop\","
+        "\"aspect_ratio\":\"1:1\",\"resolution\":\"720p\",\"fps\":24,\"target_duration\":4,"
+        "\"cut_duration\":1.3,\"seed\":7}}");
+    CHECK(req);
+    hc_plan *plan = NULL;
+    CHECK(hc_plan_build(req, &plan, NULL) == 0);
+    hc_yuv *canvases = calloc((size_t)plan->n_clips, sizeof *canvases);
+    const hc_yuv **ptrs = calloc((size_t)plan->n_clips, sizeof *ptrs);
+    for (int c = 0; c < plan->n_clips; c++) {
+        int w, h;
+        hc_plan_canvas_size(plan, c, &w, &h);
+        hc_test_pattern(&canvases[c], w, h, plan->clips[c].image);
+        ptrs[c] = &canvases[c];
+    }
+    hc_yuv out;
+    hc_yuv_alloc(&out, plan->width, plan->height);
+    hc_scratch scratch = {0};
+    for (int64_t f = 0; f < plan->n_frames; f += 8) {
+        char name[96], md5[33];
+        CHECK(hc_compose_frame(plan, f, ptrs, &scratch, &out) == 0);
+        hc_test_md5(&out, md5);
+        snprintf(name, sizeof name, "timeline/pop_1x1/%lld", (long long)f);
+        golden_check(&g, name, md5);
+    }
+    CHECKF(g.mismatches == 0, "%d golden mismatches", g.mismatches);
+    hc_scratch_fini(&scratch);
+    hc_yuv_fini(&out);
+    for (int c = 0; c < plan->n_clips; c++)
+        hc_yuv_fini(&canvases[c]);
+    free(canvases);
+    free(ptrs);
+    hc_plan_free(plan);
+    hc_request_free(req);
+    free(g.text);
+}
