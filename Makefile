@@ -11,16 +11,16 @@ WERROR  ?=
 CC      ?= cc
 PKGS    := libavcodec libavformat libavutil libswscale vips libcurl jansson
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla -Isrc -Itests -pthread -MMD -MP \
            $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
+override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -pthread
 ifneq ($(WERROR),)
-CFLAGS  += -Werror
+override CFLAGS += -Werror
 endif
 ifneq ($(SAN),)
-CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=$(SAN)
+override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=$(SAN)
 endif
 
 LIB_SRC  := $(sort $(filter-out src/app/%,$(wildcard src/*/*.c)))
@@ -35,6 +35,9 @@ all: $(BUILD)/hydra-compose
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The compositor's loops are written for the vectoriser.
+$(BUILD)/src/render/%.o: override CFLAGS += -O3
 
 $(BUILD)/libhc.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -56,11 +59,20 @@ check:
 test: $(BUILD)/hydra-compose $(BUILD)/hc-tests
 	HC_BIN=$(abspath $(BUILD)/hydra-compose) $(BUILD)/hc-tests $(T)
 
+# Rewrite tests/golden/frames.txt from the current code (after an intended
+# change to composed pixels; say why in the commit).
+golden-update: $(BUILD)/hc-tests
+	rm -f tests/golden/frames.part.new
+	HC_GOLDEN_UPDATE=1 $(BUILD)/hc-tests golden
+	{ echo '# golden frame hashes: name md5 (make golden-update rewrites this file)'; \
+	  sort tests/golden/frames.part.new; } > tests/golden/frames.txt
+	rm -f tests/golden/frames.part.new
+
 format:
 	clang-format -i $(LIB_SRC) $(APP_SRC) $(TEST_SRC) $(wildcard src/*/*.h tests/*.h)
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check test format clean
+.PHONY: all check test golden-update format clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

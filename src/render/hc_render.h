@@ -132,6 +132,13 @@ void hc_plan_free(hc_plan *plan);
 void hc_plan_at(const hc_plan *plan, int64_t f, int *a, int *b, double *p);
 /* Canvas size for a clip: output size scaled by its motion's max zoom. */
 void hc_plan_canvas_size(const hc_plan *plan, int clip, int *w, int *h);
+/* The canvas actually prepared for a clip whose photo is src_w x src_h
+ * (as displayed): hc_plan_canvas_size, reduced to the photo's own
+ * resolution when the photo would have to be enlarged (the compositor's
+ * sampler enlarges it per frame for free; enlarging it in advance would
+ * only cost decode time and memory). Never below 16 x 16. */
+void hc_plan_canvas_for(const hc_plan *plan, int clip, hc_fit fit, int src_w, int src_h, int *w,
+                        int *h);
 
 /* ---- compositor ---------------------------------------------------------- */
 /* Draw the window v of canvas into out (out's size), bilinear, fixed-point

@@ -29,6 +29,7 @@ typedef struct pipe_state {
     const hc_plan *plan;
     const hc_render_opts *opts;
     hc_fetched *files;
+    const hc_image_info *info; /* per image, from the header checks */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* canvases, one per clip */
@@ -87,7 +88,9 @@ static void *prepare_main(void *arg) {
             .focus_x = ref->focus_x,
             .focus_y = ref->focus_y,
         };
-        hc_plan_canvas_size(plan, c, &prep.canvas_w, &prep.canvas_h);
+        const hc_image_info *in = &ps->info[plan->clips[c].image];
+        hc_plan_canvas_for(plan, c, ps->req->settings.fit, in->width, in->height, &prep.canvas_w,
+                           &prep.canvas_h);
         char label[32];
         snprintf(label, sizeof label, "images[%d]", ref->index);
         hc_err e = {0};
@@ -219,7 +222,7 @@ static int encode_loop(pipe_state *ps, hc_encoder *enc, const char *poster_tmp, 
 }
 
 static int fetch_inputs(const hc_request *req, const hc_render_opts *opts, const char *work_dir,
-                        hc_fetched *files, hc_err *err) {
+                        hc_fetched *files, hc_image_info *info, hc_err *err) {
     int n = req->n_images;
     const char **urls = hc_xcalloc((size_t)n, sizeof *urls),
                **labels = hc_xcalloc((size_t)n, sizeof *labels);
@@ -240,10 +243,8 @@ static int fetch_inputs(const hc_request *req, const hc_render_opts *opts, const
     int rc = hc_fetch_many(urls, labels, n, &fo, files, err);
     /* Check every header before the first frame: a bad input fails the job
      * now, naming the image, not minutes into the render. */
-    for (int i = 0; rc == 0 && i < n; i++) {
-        hc_image_info info;
-        rc = hc_image_probe(files[i].path, labels[i], &info, err);
-    }
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = hc_image_probe(files[i].path, labels[i], &info[i], err);
     free(urls);
     free(labels);
     free(lab);
@@ -269,6 +270,7 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
     memset(result, 0, sizeof *result);
     hc_plan *plan = NULL;
     hc_fetched *files = NULL;
+    hc_image_info *info = NULL;
     hc_encoder *enc = NULL;
     pipe_state ps = {0};
     pthread_t prep_t[PREP_THREADS], comp_t[MAX_COMPOSE_THREADS];
@@ -301,8 +303,9 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
         own_work_dir = true;
     }
     files = hc_xcalloc((size_t)req->n_images, sizeof *files);
+    info = hc_xcalloc((size_t)req->n_images, sizeof *info);
     int64_t t_fetch = hc_now_us();
-    rc = fetch_inputs(req, opts, work_dir, files, err);
+    rc = fetch_inputs(req, opts, work_dir, files, info, err);
     if (rc != 0) goto done;
     HC_INFO("render", "fetched and checked %d image(s) in %.0f ms", req->n_images,
             (hc_now_us() - t_fetch) / 1000.0);
@@ -336,6 +339,7 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
     ps.plan = plan;
     ps.opts = opts;
     ps.files = files;
+    ps.info = info;
     pthread_mutex_init(&ps.mu, NULL);
     pthread_cond_init(&ps.cv, NULL);
     mu_init = true;
@@ -412,6 +416,7 @@ done:
             hc_fetched_fini(&files[i]);
         free(files);
     }
+    free(info);
     if (own_work_dir) remove_tree(work_dir);
     hc_plan_free(plan);
     result->render_s = (hc_now_us() - t_start) / 1e6;

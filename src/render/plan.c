@@ -149,3 +149,20 @@ void hc_plan_canvas_size(const hc_plan *plan, int clip, int *w, int *h) {
     *w = (int)ceil(plan->width * z / 2) * 2;
     *h = (int)ceil(plan->height * z / 2) * 2;
 }
+
+void hc_plan_canvas_for(const hc_plan *plan, int clip, hc_fit fit, int src_w, int src_h, int *w,
+                        int *h) {
+    int cw, ch;
+    hc_plan_canvas_size(plan, clip, &cw, &ch);
+    double sx = (double)cw / src_w, sy = (double)ch / src_h;
+    double s = fit == HC_FIT_COVER ? (sx > sy ? sx : sy) : (sx < sy ? sx : sy);
+    if (s <= 1) {
+        *w = cw;
+        *h = ch;
+        return;
+    }
+    *w = (int)(cw / s / 2 + 0.5) * 2;
+    *h = (int)(ch / s / 2 + 0.5) * 2;
+    if (*w < 16) *w = 16;
+    if (*h < 16) *h = 16;
+}

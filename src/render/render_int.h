@@ -11,23 +11,34 @@
 /* A prepared bilinear resampler from one source plane to a dw x dh
  * destination: destination pixel centre (x + .5, y + .5) maps to source
  * (left + (x + .5) * sx - .5, top + (y + .5) * sy - .5), clamped to the
- * plane. Weights are 8-bit (1/256 pixel). One per thread (owns a row
- * buffer). */
+ * plane. Separable: each needed source row is resampled horizontally once
+ * (6-bit weights, 16-bit results), then pairs of such rows are blended
+ * vertically (6-bit weights). The SSSE3 path (pshufb gather, pmaddubsw,
+ * pmulhrsw) and the portable path compute bit-identical results. One per
+ * thread (owns row buffers). */
 typedef struct hc_sampler {
     const uint8_t *src;
     int sstride, sw, sh, dw, dh;
     double top, sy;
-    int32_t *xi;   /* per destination column: left source index */
-    uint16_t *xw;  /* per destination column: weight of xi + 1 (0..256) */
-    uint16_t *tmp; /* vertical blend of two rows over [x0, x1] */
-    int x0, x1;
+    int32_t *xi;          /* per destination column: left source index */
+    uint8_t *xw;          /* per destination column: weight of xi + 1 (0..64) */
+    int n_blocks;         /* SIMD blocks of 8 columns (0 = portable path) */
+    int32_t *blk_base;    /* per block: first source byte loaded */
+    uint8_t *blk_mask;    /* per block: 16-byte pshufb mask (pairs i, i + 1) */
+    uint8_t *blk_wts;     /* per block: 16 signed weights (64 - w, w) */
+    int16_t *hrow[2];     /* horizontally resampled rows (cache of two) */
+    int hrow_src[2];      /* which source row each holds (-1 none) */
     int copy_dx, copy_dy; /* >= 0: an integer-aligned 1:1 copy from this offset */
 } hc_sampler;
 
 int hc_sampler_init(hc_sampler *s, const uint8_t *src, int sstride, int sw, int sh, int dw, int dh,
                     double left, double top, double sx, double sy);
-void hc_sampler_row(const hc_sampler *s, int y, uint8_t *out);
+/* Resample destination row y (rows should be asked in increasing order for
+ * the row cache to work; any order is correct). */
+void hc_sampler_row(hc_sampler *s, int y, uint8_t *out);
 void hc_sampler_fini(hc_sampler *s);
+/* Tests: force the portable path (false = use SIMD when the CPU has it). */
+extern bool hc_sampler_portable_only;
 
 /* True for a §5 transition name accepted but not drawn yet (style.c). */
 bool hc_transition_planned(const char *name);

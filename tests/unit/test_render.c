@@ -5,6 +5,7 @@
 #include "render_util.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define IMG3 "\"images\":[{\"url\":\"a.jpg\"},{\"url\":\"b.jpg\"},{\"url\":\"c.jpg\"}]"
@@ -72,7 +73,7 @@ HC_TEST(render_plan_pace_cut_duration_and_loops) {
 HC_TEST(render_plan_auto_duration_and_ai_effects_cycle) {
     hc_request *req = hc_test_request(
         "{" IMG3 ",\"settings\":{\"vibe\":\"Pop\",\"ai_effects\":{\"transitions\":[\"wipeleft\","
-                 "\"circleopen\"],\"motions\":[\"pan_up\",\"static\"]}}}");
+        "\"circleopen\"],\"motions\":[\"pan_up\",\"static\"]}}}");
     CHECK(req);
     hc_plan *plan = NULL;
     CHECK(hc_plan_build(req, &plan, NULL) == 0);
@@ -115,6 +116,30 @@ HC_TEST(render_sampler_identity_is_exact_copy) {
     CHECK(strcmp(a, b) == 0);
     hc_yuv_fini(&src);
     hc_yuv_fini(&out);
+}
+
+/* The SSSE3 path and the portable path agree bit for bit on every view. */
+HC_TEST(render_sampler_simd_matches_portable) {
+    hc_yuv src, a, b;
+    hc_test_pattern(&src, 300, 220, 3);
+    hc_yuv_alloc(&a, 250, 180);
+    hc_yuv_alloc(&b, 250, 180);
+    uint64_t seed = 3;
+    for (int i = 0; i < 200; i++) {
+        hc_view v = {1 + hc_rand_unit(&seed) * 0.9, hc_rand_unit(&seed), hc_rand_unit(&seed)};
+        hc_sampler_portable_only = false;
+        hc_sample_view(&src, &v, &a);
+        hc_sampler_portable_only = true;
+        hc_sample_view(&src, &v, &b);
+        hc_sampler_portable_only = false;
+        char ha[33], hb[33];
+        hc_test_md5(&a, ha);
+        hc_test_md5(&b, hb);
+        CHECKF(strcmp(ha, hb) == 0, "view %d (zoom %.3f) differs", i, v.zoom);
+    }
+    hc_yuv_fini(&src);
+    hc_yuv_fini(&a);
+    hc_yuv_fini(&b);
 }
 
 HC_TEST(render_sampler_half_pixel_shift_interpolates) {
@@ -268,4 +293,29 @@ HC_TEST(render_motions_stay_inside_canvas_and_are_continuous) {
             prev = v;
         }
     }
+}
+
+HC_TEST(render_canvas_never_enlarges_small_photos) {
+    hc_request *req =
+        hc_test_request("{" IMG3 ",\"settings\":{\"vibe\":\"Chill\",\"target_duration\":8}}");
+    CHECK(req);
+    hc_plan *plan = NULL;
+    CHECK(hc_plan_build(req, &plan, NULL) == 0);
+    int w, h, mw, mh;
+    hc_plan_canvas_size(plan, 0, &mw, &mh); /* 1080x1920 x slow_zoom 1.05 */
+    CHECK(mw == 1134 && mh == 2016);
+    hc_plan_canvas_for(plan, 0, HC_FIT_COVER, 8000, 6000, &w, &h); /* big photo: full canvas */
+    CHECK(w == mw && h == mh);
+    hc_plan_canvas_for(plan, 0, HC_FIT_COVER, 1280, 800, &w,
+                       &h); /* 800 px tall covers 2016: native */
+    CHECKF(h == 800 && abs(w - 450) <= 2, "%dx%d", w, h);
+    hc_plan_canvas_for(plan, 0, HC_FIT_CONTAIN, 1280, 800, &w,
+                       &h); /* 1280 wide fits 1134: no change */
+    CHECK(w == mw && h == mh);
+    hc_plan_canvas_for(plan, 0, HC_FIT_CONTAIN, 640, 400, &w, &h); /* 640 < 1134: native width */
+    CHECKF(w == 640 && abs(h - 1138) <= 2, "%dx%d", w, h);
+    hc_plan_canvas_for(plan, 0, HC_FIT_COVER, 4, 4, &w, &h);
+    CHECK(w >= 16 && h >= 16);
+    hc_plan_free(plan);
+    hc_request_free(req);
 }
