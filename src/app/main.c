@@ -3,6 +3,7 @@
 #include "app/app.h"
 #include "core/hc_core.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* Frames, canvases and decode buffers are large and short-lived: give
+     * them their own mappings, returned to the system when freed. Without
+     * this glibc raises its mmap threshold after the first free and keeps
+     * them on the heap, so peak memory grows with the length of the video. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     const char *lvl = getenv("HC_LOG_LEVEL");
     if (lvl && hc_log_level_parse(lvl) >= 0)
         hc_log_set_level((hc_log_level)hc_log_level_parse(lvl));

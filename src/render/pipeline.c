@@ -21,7 +21,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The first prepare thread keeps LOOKAHEAD_CLIPS ahead of the compositor;
+ * the second only helps with a clip the compositor is already waiting for
+ * (short clips, slow photos), so in the steady state one photo is decoded
+ * at a time and peak memory stays low. */
 enum { LOOKAHEAD_CLIPS = 2, PREP_THREADS = 2, MAX_COMPOSE_THREADS = 16 };
+
+typedef struct prep_arg {
+    struct pipe_state *ps;
+    int lookahead;
+} prep_arg;
 enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY, SLOT_FREED };
 
 typedef struct pipe_state {
@@ -68,12 +77,13 @@ static int compose_clip(const pipe_state *ps) {
 }
 
 static void *prepare_main(void *arg) {
-    pipe_state *ps = arg;
+    pipe_state *ps = ((prep_arg *)arg)->ps;
+    int lookahead = ((prep_arg *)arg)->lookahead;
     const hc_plan *plan = ps->plan;
     pthread_mutex_lock(&ps->mu);
     while (!ps->stop && ps->next_prep < plan->n_clips) {
         int c = ps->next_prep;
-        if (c > compose_clip(ps) + LOOKAHEAD_CLIPS) {
+        if (c > compose_clip(ps) + lookahead) {
             pthread_cond_wait(&ps->cv, &ps->mu);
             continue;
         }
@@ -274,6 +284,7 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
     hc_encoder *enc = NULL;
     pipe_state ps = {0};
     pthread_t prep_t[PREP_THREADS], comp_t[MAX_COMPOSE_THREADS];
+    prep_arg prep_args[PREP_THREADS];
     int n_prep = 0, n_comp = 0;
     char work_dir[4096] = "", out_tmp[4200] = "", poster_tmp[4200] = "";
     bool own_work_dir = false, mu_init = false;
@@ -361,8 +372,10 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
         }
     }
     report(opts, "rendering", 0, plan->n_frames, -1);
-    for (; n_prep < PREP_THREADS && n_prep < plan->n_clips; n_prep++)
-        if (pthread_create(&prep_t[n_prep], NULL, prepare_main, &ps) != 0) break;
+    for (; n_prep < PREP_THREADS && n_prep < plan->n_clips; n_prep++) {
+        prep_args[n_prep] = (prep_arg){&ps, n_prep == 0 ? LOOKAHEAD_CLIPS : 0};
+        if (pthread_create(&prep_t[n_prep], NULL, prepare_main, &prep_args[n_prep]) != 0) break;
+    }
     for (; n_comp < n_threads; n_comp++)
         if (pthread_create(&comp_t[n_comp], NULL, compose_main, &ps) != 0) break;
     if (n_prep == 0 || n_comp == 0) {
