@@ -160,10 +160,11 @@ static void hpass_portable(const hc_sampler *s, const uint8_t *r, int16_t *h) {
     }
 }
 
-static void vpass_portable(const hc_sampler *s, const int16_t *h0, const int16_t *h1, int g,
-                           uint8_t *out) {
+/* Vertical blend of columns [from, to) (the whole row, or the SIMD tail). */
+static void vpass_range(const int16_t *h0, const int16_t *h1, int g, uint8_t *out, int from,
+                        int to) {
     const int32_t gs = g << 9;
-    for (int x = 0; x < s->dw; x++) {
+    for (int x = from; x < to; x++) {
         int v = h0[x];
         if (g) v += (int)(((int32_t)(h1[x] - h0[x]) * gs + 0x4000) >> 15);
         out[x] = (uint8_t)((v + 32) >> 6);
@@ -200,12 +201,7 @@ __attribute__((target("ssse3"))) static void vpass_ssse3(const hc_sampler *s, co
         a1 = _mm_srli_epi16(_mm_add_epi16(a1, rnd), 6);
         _mm_storeu_si128((__m128i *)(out + x), _mm_packus_epi16(a0, a1));
     }
-    const int32_t gi = g << 9;
-    for (; x < s->dw; x++) {
-        int v = h0[x];
-        if (g) v += (int)(((int32_t)(h1[x] - h0[x]) * gi + 0x4000) >> 15);
-        out[x] = (uint8_t)((v + 32) >> 6);
-    }
+    vpass_range(h0, h1, g, out, x, s->dw);
 }
 #endif
 
@@ -239,7 +235,7 @@ void hc_sampler_row(hc_sampler *s, int y, uint8_t *out) {
         return;
     }
 #endif
-    vpass_portable(s, h0, h1, g, out);
+    vpass_range(h0, h1, g, out, 0, s->dw);
 }
 
 void hc_sample_view(const hc_yuv *cv, const hc_view *v, hc_yuv *out) {
