@@ -175,8 +175,10 @@ typedef struct hc_render_opts {
     void *ud;
     atomic_int *cancel; /* set non-zero to stop (HC_ECANCELED) */
     /* Called with each composed frame, in order, before it is encoded, on
-     * the calling thread (previews, tests hashing raw frames). May be NULL. */
-    void (*on_frame)(void *ud, int64_t index, const hc_yuv *frame);
+     * the calling thread (previews, tests hashing raw frames). A non-zero
+     * return (an HC_E* code) stops the render with that code, as any other
+     * failure: no output is left behind. May be NULL. */
+    int (*on_frame)(void *ud, int64_t index, const hc_yuv *frame);
 } hc_render_opts;
 
 typedef struct hc_render_result {

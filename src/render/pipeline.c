@@ -211,7 +211,9 @@ static int encode_loop(pipe_state *ps, hc_encoder *enc, const char *poster_tmp, 
         int rc = 0;
         hc_yuv view;
         hc_yuv_from_frame(&view, ps->ring[slot]);
-        if (ps->opts->on_frame) ps->opts->on_frame(ps->opts->ud, f, &view);
+        if (ps->opts->on_frame && (rc = ps->opts->on_frame(ps->opts->ud, f, &view)) != 0)
+            return hc_err_set(err, rc, "frame %lld: stopped by the frame callback (%s)",
+                              (long long)f, hc_strerror(rc));
         if (f == pf && poster_tmp) rc = hc_poster_write(&view, poster_tmp, err);
         if (rc == 0) rc = hc_encoder_write(enc, ps->ring[slot], f, err);
         if (rc != 0) return rc;

@@ -9,6 +9,7 @@
 #include <libavutil/mem.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct hashes {
     struct AVMD5 *md5;
@@ -16,7 +17,7 @@ typedef struct hashes {
     bool in_order;
 } hashes;
 
-static void on_frame(void *ud, int64_t index, const hc_yuv *f) {
+static int on_frame(void *ud, int64_t index, const hc_yuv *f) {
     hashes *h = ud;
     if (index != h->frames) h->in_order = false;
     h->frames++;
@@ -25,6 +26,7 @@ static void on_frame(void *ud, int64_t index, const hc_yuv *f) {
         for (int y = 0; y < ph; y++)
             av_md5_update(h->md5, f->plane[p] + (size_t)y * f->stride[p], (size_t)pw);
     }
+    return 0;
 }
 
 static int render_hash(const hc_request *req, int threads, char out[33], int64_t *frames) {
@@ -101,6 +103,43 @@ HC_TEST_T(pipeline_cancel_stops_promptly, 60) {
     CHECK(hc_render_run(req, &o, &res, &err) == HC_ECANCELED);
     FILE *f = fopen(out, "r");
     CHECK(!f);
+    hc_render_result_fini(&res);
+    hc_request_free(req);
+}
+
+/* Fault injection: a failure mid-render (here from the frame callback, as
+ * an encoder or disk error would come) stops every thread, returns the
+ * code, and leaves neither the MP4 nor the poster behind. */
+static int fail_at_40(void *ud, int64_t index, const hc_yuv *f) {
+    (void)ud;
+    (void)f;
+    return index == 40 ? HC_EIO : 0;
+}
+
+HC_TEST_T(pipeline_failure_mid_render_leaves_nothing, 60) {
+    const char *d = hc_test_tmpdir();
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -v error -y -f lavfi -i testsrc2=size=480x360:rate=1 -frames:v 1 %s/img0.jpg",
+             d);
+    CHECK(hc_test_run(cmd, NULL) == 0);
+    char json[512], out[1024], poster[1024], part[1100];
+    snprintf(json, sizeof json,
+             "{\"images\":[\"%s/img0.jpg\",\"%s/"
+             "img0.jpg\"],\"settings\":{\"target_duration\":3,\"resolution\":\"720p\"}}",
+             d, d);
+    snprintf(out, sizeof out, "%s/o.mp4", d);
+    snprintf(poster, sizeof poster, "%s/o.jpg", d);
+    snprintf(part, sizeof part, "%s.part", out);
+    hc_request *req = hc_test_request(json);
+    CHECK(req);
+    hc_render_opts o = {
+        .out_path = out, .poster_path = poster, .allow_local = true, .on_frame = fail_at_40};
+    hc_render_result res;
+    hc_err err = {0};
+    CHECK(hc_render_run(req, &o, &res, &err) == HC_EIO);
+    CHECKF(strstr(err.msg, "frame 40"), "%s", err.msg);
+    CHECK(access(out, F_OK) != 0 && access(poster, F_OK) != 0 && access(part, F_OK) != 0);
     hc_render_result_fini(&res);
     hc_request_free(req);
 }
