@@ -62,11 +62,7 @@ test: $(BUILD)/hydra-compose $(BUILD)/hc-tests
 # Rewrite tests/golden/frames.txt from the current code (after an intended
 # change to composed pixels; say why in the commit).
 golden-update: $(BUILD)/hc-tests
-	rm -f tests/golden/frames.part.new
-	HC_GOLDEN_UPDATE=1 $(BUILD)/hc-tests golden
-	{ echo '# golden frame hashes: name md5 (make golden-update rewrites this file)'; \
-	  sort tests/golden/frames.part.new; } > tests/golden/frames.txt
-	rm -f tests/golden/frames.part.new
+	scripts/golden-update.sh $(BUILD)
 
 format:
 	clang-format -i $(LIB_SRC) $(APP_SRC) $(TEST_SRC) $(wildcard src/*/*.h tests/*.h)

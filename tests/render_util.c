@@ -1,5 +1,6 @@
 /* Synthetic canvases, requests and frame hashes for the render tests. */
 #include "render_util.h"
+#include "hc_test.h"
 
 #include <libavutil/md5.h>
 #include <libavutil/mem.h>
@@ -64,4 +65,44 @@ void hc_test_md5(const hc_yuv *img, char out[33]) {
     av_free(m);
     for (int i = 0; i < 16; i++)
         snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+void hc_golden_open(hc_golden *g) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tests/golden/frames.txt", hc_test_root());
+    g->text = hc_test_read_file(path, NULL);
+    g->mismatches = 0;
+}
+
+bool hc_golden_check(hc_golden *g, const char *name, const char *md5) {
+    if (getenv("HC_GOLDEN_UPDATE")) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/tests/golden/frames.part.new", hc_test_root());
+        FILE *f = fopen(path, "a");
+        if (f) {
+            fprintf(f, "%s %s\n", name, md5);
+            fclose(f);
+        }
+        return true;
+    }
+    char key[160];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = g->text ? strstr(g->text, key) : NULL;
+    if (!p) {
+        if (g->mismatches < 5) fprintf(stderr, "    no golden hash for %s (make golden-update)\n", name);
+        g->mismatches++;
+        return false;
+    }
+    p += strlen(key);
+    if (strncmp(p, md5, 32) != 0) {
+        if (g->mismatches < 5) fprintf(stderr, "    %s: got %s, expected %.32s\n", name, md5, p);
+        g->mismatches++;
+        return false;
+    }
+    return true;
+}
+
+void hc_golden_close(hc_golden *g) {
+    free(g->text);
+    g->text = NULL;
 }

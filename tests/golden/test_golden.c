@@ -9,53 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct golden {
-    char path[4200];
-    char *text;
-    FILE *update;
-    int mismatches;
-} golden;
-
-static void golden_open(golden *g) {
-    snprintf(g->path, sizeof g->path, "%s/tests/golden/frames.txt", hc_test_root());
-    g->text = hc_test_read_file(g->path, NULL);
-    g->update = NULL;
-    g->mismatches = 0;
-}
-
-/* Compare (or record) one hash; returns false on mismatch. */
-static bool golden_check(golden *g, const char *name, const char *md5) {
-    if (getenv("HC_GOLDEN_UPDATE")) {
-        char line[256];
-        snprintf(line, sizeof line, "%s/tests/golden/frames.%s.new", hc_test_root(), "part");
-        FILE *f = fopen(line, "a");
-        if (f) {
-            fprintf(f, "%s %s\n", name, md5);
-            fclose(f);
-        }
-        return true;
-    }
-    char key[160];
-    snprintf(key, sizeof key, "\n%s ", name);
-    const char *p = g->text ? strstr(g->text, key) : NULL;
-    if (!p) {
-        if (g->mismatches < 5)
-            fprintf(stderr, "    no golden hash for %s (make golden-update)\n", name);
-        g->mismatches++;
-        return false;
-    }
-    p += strlen(key);
-    if (strncmp(p, md5, 32) != 0) {
-        if (g->mismatches < 5) fprintf(stderr, "    %s: got %s, expected %.32s\n", name, md5, p);
-        g->mismatches++;
-        return false;
-    }
-    return true;
-}
-
 HC_TEST(golden_transitions_at_25_50_75) {
-    golden g;
-    golden_open(&g);
+    hc_golden g;
+    hc_golden_open(&g);
     hc_yuv a, b, out;
     hc_test_pattern(&a, 128, 72, 1);
     hc_test_pattern(&b, 128, 72, 2);
@@ -66,19 +22,19 @@ HC_TEST(golden_transitions_at_25_50_75) {
             hc_transition_apply(hc_transitions[i], q * 0.25, 42, &a, &b, &out);
             hc_test_md5(&out, md5);
             snprintf(name, sizeof name, "transition/%s/%d", hc_transitions[i]->name, q * 25);
-            golden_check(&g, name, md5);
+            hc_golden_check(&g, name, md5);
         }
     }
     CHECKF(g.mismatches == 0, "%d golden mismatches", g.mismatches);
     hc_yuv_fini(&a);
     hc_yuv_fini(&b);
     hc_yuv_fini(&out);
-    free(g.text);
+    hc_golden_close(&g);
 }
 
 HC_TEST(golden_motions) {
-    golden g;
-    golden_open(&g);
+    hc_golden g;
+    hc_golden_open(&g);
     hc_yuv canvas, out;
     hc_test_pattern(&canvas, 188, 108, 3);
     hc_yuv_alloc(&out, 160, 90);
@@ -91,20 +47,20 @@ HC_TEST(golden_motions) {
             hc_sample_view(&canvas, &v, &out);
             hc_test_md5(&out, md5);
             snprintf(name, sizeof name, "motion/%s/%d", hc_motions[i]->name, q);
-            golden_check(&g, name, md5);
+            hc_golden_check(&g, name, md5);
         }
     }
     CHECKF(g.mismatches == 0, "%d golden mismatches", g.mismatches);
     hc_yuv_fini(&canvas);
     hc_yuv_fini(&out);
-    free(g.text);
+    hc_golden_close(&g);
 }
 
 /* A whole timeline: 3 images, Pop (bounce transitions, zoom_out), 720x720
  * at 24 fps for 4 s; every 8th frame hashed. */
 HC_TEST(golden_timeline_pop_1x1) {
-    golden g;
-    golden_open(&g);
+    hc_golden g;
+    hc_golden_open(&g);
     hc_request *req = hc_test_request(
         "{\"images\":[\"a.jpg\",\"b.jpg\",\"c.jpg\"],\"settings\":{\"vibe\":\"Pop\","
         "\"aspect_ratio\":\"1:1\",\"resolution\":\"720p\",\"fps\":24,\"target_duration\":4,"
@@ -128,7 +84,7 @@ HC_TEST(golden_timeline_pop_1x1) {
         CHECK(hc_compose_frame(plan, f, ptrs, &scratch, &out) == 0);
         hc_test_md5(&out, md5);
         snprintf(name, sizeof name, "timeline/pop_1x1/%lld", (long long)f);
-        golden_check(&g, name, md5);
+        hc_golden_check(&g, name, md5);
     }
     CHECKF(g.mismatches == 0, "%d golden mismatches", g.mismatches);
     hc_scratch_fini(&scratch);
@@ -139,5 +95,5 @@ HC_TEST(golden_timeline_pop_1x1) {
     free(ptrs);
     hc_plan_free(plan);
     hc_request_free(req);
-    free(g.text);
+    hc_golden_close(&g);
 }
