@@ -89,7 +89,8 @@ bool hc_golden_check(hc_golden *g, const char *name, const char *md5) {
     snprintf(key, sizeof key, "\n%s ", name);
     const char *p = g->text ? strstr(g->text, key) : NULL;
     if (!p) {
-        if (g->mismatches < 5) fprintf(stderr, "    no golden hash for %s (make golden-update)\n", name);
+        if (g->mismatches < 5)
+            fprintf(stderr, "    no golden hash for %s (make golden-update)\n", name);
         g->mismatches++;
         return false;
     }

@@ -4,5 +4,7 @@
 #define HC_APP_H
 
 int hc_cmd_render(int argc, char **argv);
+int hc_cmd_gallery(int argc, char **argv);
+int hc_cmd_styles(int argc, char **argv);
 
 #endif

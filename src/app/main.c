@@ -13,14 +13,20 @@
 #endif
 
 static void usage(FILE *f) {
-    fputs("usage: hydra-compose COMMAND [ARGS]\n"
-          "\n"
-          "commands:\n"
-          "  render SPEC.json -o OUT.mp4 [--json] [--quiet]   render one request locally\n"
-          "  version                                           print the version\n"
-          "\n"
-          "Run `hydra-compose COMMAND --help` for a command's options.\n",
-          f);
+    fputs(
+        "usage: hydra-compose COMMAND [ARGS]\n"
+        "\n"
+        "commands:\n"
+        "  render SPEC.json -o OUT.mp4 [--json] [--quiet]   render one request locally\n"
+        "  styles [--json]                                   every vibe, preset, transition, "
+        "motion,\n"
+        "                                                    grade, filter, overlay, text style, "
+        "animation\n"
+        "  gallery DIR                                       contact sheets of every effect (PNG)\n"
+        "  version                                           print the version\n"
+        "\n"
+        "Run `hydra-compose COMMAND --help` for a command's options.\n",
+        f);
 }
 
 int main(int argc, char **argv) {
@@ -38,6 +44,8 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "render") == 0) return hc_cmd_render(argc - 2, argv + 2);
+    if (strcmp(cmd, "styles") == 0) return hc_cmd_styles(argc - 2, argv + 2);
+    if (strcmp(cmd, "gallery") == 0) return hc_cmd_gallery(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("hydra-compose %s\n", HC_VERSION);
         return 0;

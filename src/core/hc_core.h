@@ -41,7 +41,7 @@ enum {
  * e.g. `images[2].url: unsupported scheme "ftp"`. */
 typedef struct hc_err {
     int code;
-    char msg[256];
+    char msg[1024];
 } hc_err;
 
 /* Short text for a code ("invalid request"); never NULL. */

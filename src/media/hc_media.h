@@ -140,6 +140,12 @@ int hc_encoder_write(hc_encoder *enc, AVFrame *frame, int64_t pts, hc_err *err);
 int hc_encoder_finish(hc_encoder *enc, hc_err *err);
 void hc_encoder_free(hc_encoder *enc);
 
+/* Write a contact sheet PNG: n tiles (each any even size) laid out cols
+ * across, each captioned with labels[i] (may be NULL), under a title (may
+ * be NULL). For galleries a person looks at. */
+int hc_sheet_write(const hc_yuv *const *tiles, const char *const *labels, int n, int cols,
+                   const char *title, const char *path, hc_err *err);
+
 /* Write img as a JPEG (quality ~90, full-range) to path. */
 int hc_poster_write(const hc_yuv *img, const char *path, hc_err *err);
 

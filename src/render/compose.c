@@ -26,6 +26,32 @@ static int scratch_ready(hc_yuv *img, int w, int h) {
     return hc_yuv_alloc(img, w, h);
 }
 
+/* Seconds since the last beat at frame f: clip boundaries stand in for
+ * beats until the music brings real ones; < 0 before the first. */
+static double since_beat(const hc_plan *plan, int64_t f) {
+    for (int k = plan->n_clips - 1; k >= 1; k--)
+        if (plan->clips[k].own_start <= f)
+            return (double)(f - plan->clips[k].own_start) / plan->fps;
+    return -1;
+}
+
+static void frame_fx(const hc_plan *plan, int64_t f, int a, int b, double p, hc_yuv *out) {
+    const hc_clip *c = &plan->clips[b >= 0 && p >= 0.5 ? b : a];
+    hc_fx_ctx ctx = {
+        .frame = f,
+        .time_s = (double)f / plan->fps,
+        .clip_time_s = (double)(f - c->start) / plan->fps,
+        .since_beat_s = since_beat(plan, f),
+        .seed = plan->seed,
+        .out_w = plan->width,
+        .out_h = plan->height,
+    };
+    for (int i = 0; i < c->n_frame_fx; i++) {
+        ctx.strength = c->frame_fx[i].strength;
+        c->frame_fx[i].fx->apply(&ctx, out);
+    }
+}
+
 int hc_compose_frame(const hc_plan *plan, int64_t f, const hc_yuv *const *canvases,
                      hc_scratch *scratch, hc_yuv *out) {
     int a, b;
@@ -35,6 +61,7 @@ int hc_compose_frame(const hc_plan *plan, int64_t f, const hc_yuv *const *canvas
     hc_clip_view(plan, a, f, &va);
     if (b < 0) {
         hc_sample_view(canvases[a], &va, out);
+        frame_fx(plan, f, a, b, p, out);
         return 0;
     }
     int rc = scratch_ready(&scratch->a, out->w, out->h);
@@ -45,5 +72,17 @@ int hc_compose_frame(const hc_plan *plan, int64_t f, const hc_yuv *const *canvas
     hc_sample_view(canvases[b], &vb, &scratch->b);
     const hc_clip *cb = &plan->clips[b];
     hc_transition_apply(cb->tr_in, p, cb->seed, &scratch->a, &scratch->b, out);
+    frame_fx(plan, f, a, b, p, out);
     return 0;
+}
+
+void hc_clip_finish_canvas(const hc_plan *plan, int c, hc_yuv *canvas) {
+    const hc_clip *clip = &plan->clips[c];
+    hc_grade_apply(clip->grade, canvas);
+    hc_fx_ctx ctx = {
+        .seed = clip->seed, .out_w = plan->width, .out_h = plan->height, .since_beat_s = -1};
+    for (int i = 0; i < clip->n_canvas_fx; i++) {
+        ctx.strength = clip->canvas_fx[i].strength;
+        clip->canvas_fx[i].fx->apply(&ctx, canvas);
+    }
 }

@@ -73,9 +73,71 @@ extern const hc_transition *const hc_transitions[];
 /* Find by name or alias (crossfade, wipe, slide, flash, gl_* ...); NULL if
  * unknown or not built yet. */
 const hc_transition *hc_transition_find(const char *name);
+/* Other accepted names (the original engine's, gl_*) and the real
+ * transition each stands for; terminated by {NULL, NULL}. */
+typedef struct hc_transition_alias {
+    const char *alias, *name;
+} hc_transition_alias;
+extern const hc_transition_alias hc_transition_aliases[];
 /* Apply t at progress p (0..1, eased here) to full frames a, b -> dst. */
 void hc_transition_apply(const hc_transition *t, double p, uint64_t seed, const hc_yuv *a,
                          const hc_yuv *b, hc_yuv *dst);
+
+/* ---- colour grades and effects (DESIGN.md §5) ---------------------------
+ * Grades and static filters are applied once to each clip's canvas, when
+ * it is prepared (a per-pixel lookup over a photo costs almost nothing per
+ * frame); temporal overlays are applied to each composed frame. */
+
+/* Apply a colour grade (an hc_grade value; HC_GRADE_NONE and
+ * HC_GRADE_NATURAL leave img unchanged) to img in place. Thread-safe.
+ * Implemented as a lookup table built once per grade (grade.c). */
+int hc_grade_apply(int grade, hc_yuv *img);
+
+typedef enum { HC_FX_CANVAS, HC_FX_FRAME } hc_fx_stage;
+
+typedef struct hc_fx_ctx {
+    int64_t frame;       /* frame index in the video (HC_FX_FRAME) */
+    double time_s;       /* seconds since the start of the video */
+    double clip_time_s;  /* seconds since the current clip appeared */
+    double since_beat_s; /* seconds since the last beat (clip boundaries until
+                          * music brings real beats); < 0 before the first */
+    double strength;     /* 0..1, the vibe's amount (1 = reference look) */
+    uint64_t seed;       /* per video (frame effects) or per clip (canvas) */
+    int out_w, out_h;    /* the output frame size */
+} hc_fx_ctx;
+
+typedef struct hc_fx {
+    const char *name;
+    const char *desc;
+    hc_fx_stage stage;
+    /* Modify img in place. Thread-safe, no allocation in the steady state
+     * beyond what it frees before returning. */
+    void (*apply)(const hc_fx_ctx *c, hc_yuv *img);
+} hc_fx;
+
+/* Registries, NULL-terminated: canvas-stage filters (fx_canvas.c) and
+ * frame-stage overlays (fx_frame.c). */
+extern const hc_fx *const hc_fx_canvas[];
+extern const hc_fx *const hc_fx_frame[];
+/* Find a filter or overlay by name in either registry (aliases: bloom =
+ * glow; color_wash_* are separate entries). NULL if unknown. */
+const hc_fx *hc_fx_find(const char *name);
+
+/* ---- captions (captions.c, libass) ------------------------------------- */
+typedef struct hc_captions hc_captions;
+/* Build the captions of req->script for a w x h video of duration_s, in
+ * text style `style` (an hc_text_style value) with the given animation
+ * names per line (NULL = the style's own). Lines starting past the end are
+ * dropped, lines crossing it clipped. *out: caller frees with
+ * hc_captions_free (NULL when there are no lines). */
+int hc_captions_new(const hc_request *req, int w, int h, double duration_s, int style,
+                    const hc_name_list *animations, hc_captions **out, hc_err *err);
+/* Draw what is visible at time_s onto frame. Thread-safe. */
+int hc_captions_draw(hc_captions *c, double time_s, hc_yuv *frame);
+void hc_captions_free(hc_captions *c);
+/* The text animation names (settings.ai_effects.text_animations),
+ * NULL-terminated; hc_captions_new ignores names not in it. */
+extern const char *const hc_text_animation_names[];
 
 /* ---- styles (DESIGN.md §4) ---------------------------------------------- */
 typedef struct hc_vibe_style {
@@ -86,6 +148,9 @@ typedef struct hc_vibe_style {
     const char *motion;
     const char *grade, *text_style, *effects;
     double auto_min_s, auto_max_s;
+    /* The effects as filter/overlay names with strengths, applied to every
+     * clip: "glow=0.6 shake flash=0.8" (strength 1 when omitted). */
+    const char *fx;
 } hc_vibe_style;
 extern const hc_vibe_style hc_vibe_styles[HC_VIBE_COUNT];
 
@@ -102,6 +167,13 @@ extern const hc_preset_style hc_preset_styles[HC_PRESET_COUNT];
 int hc_render_validate(const hc_request *req, hc_err *err);
 
 /* ---- plan --------------------------------------------------------------- */
+enum { HC_MAX_CLIP_FX = 8 };
+
+typedef struct hc_fx_use {
+    const hc_fx *fx;
+    double strength;
+} hc_fx_use;
+
 typedef struct hc_clip {
     int image;          /* index into req->images (sorted order) */
     int64_t start, end; /* visible frames [start, end), overlaps included */
@@ -110,6 +182,9 @@ typedef struct hc_clip {
     const hc_transition *tr_in; /* from the previous clip (NULL = first) */
     int64_t tr_in_frames;       /* overlap with the previous clip (0 = cut) */
     uint64_t seed;
+    int grade; /* hc_grade applied to the canvas */
+    hc_fx_use canvas_fx[HC_MAX_CLIP_FX], frame_fx[HC_MAX_CLIP_FX];
+    int n_canvas_fx, n_frame_fx;
 } hc_clip;
 
 typedef struct hc_plan {
@@ -120,6 +195,7 @@ typedef struct hc_plan {
     int n_clips;
     double pace_s;
     uint64_t seed;
+    int text_style; /* hc_text_style for captions */
     hc_strlist warnings;
 } hc_plan;
 
@@ -151,10 +227,13 @@ typedef struct hc_scratch {
     hc_yuv a, b; /* transition inputs, allocated on first need */
 } hc_scratch;
 void hc_scratch_fini(hc_scratch *s);
-/* Compose frame f into out. canvases[c] must be ready for every clip
+/* Compose frame f into out: the clip views, the transition, the frame
+ * overlays. canvases[c] must be ready (graded, filtered) for every clip
  * visible at f. scratch is per thread. */
 int hc_compose_frame(const hc_plan *plan, int64_t f, const hc_yuv *const *canvases,
                      hc_scratch *scratch, hc_yuv *out);
+/* Grade and filter a freshly prepared canvas of clip c. */
+void hc_clip_finish_canvas(const hc_plan *plan, int c, hc_yuv *canvas);
 
 /* ---- pipeline ---------------------------------------------------------- */
 typedef struct hc_progress {

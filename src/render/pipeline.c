@@ -39,6 +39,7 @@ typedef struct pipe_state {
     const hc_render_opts *opts;
     hc_fetched *files;
     const hc_image_info *info; /* per image, from the header checks */
+    hc_captions *captions;     /* NULL without script lines */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* canvases, one per clip */
@@ -116,6 +117,7 @@ static void *prepare_main(void *arg) {
             pthread_mutex_lock(&ps->mu);
             break;
         }
+        hc_clip_finish_canvas(plan, c, &img);
         pthread_mutex_lock(&ps->mu);
         ps->canvas[c] = img;
         ps->canvas_state[c] = SLOT_READY;
@@ -151,6 +153,8 @@ static void *compose_main(void *arg) {
             hc_yuv view;
             hc_yuv_from_frame(&view, frame);
             rc = hc_compose_frame(plan, f, ps->canvas_ptr, &scratch, &view);
+            if (rc == 0 && ps->captions)
+                rc = hc_captions_draw(ps->captions, (double)f / plan->fps, &view);
         }
         if (rc != 0) {
             hc_err e = {0};
@@ -323,6 +327,15 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
     HC_INFO("render", "fetched and checked %d image(s) in %.0f ms", req->n_images,
             (hc_now_us() - t_fetch) / 1000.0);
 
+    /* Captions: built before any frame, so a font problem fails early. */
+    const hc_name_list *anim =
+        req->settings.use_ai_effects ? &req->settings.ai_text_animations : NULL;
+    if (req->n_lines > 0) {
+        rc = hc_captions_new(req, plan->width, plan->height, plan->duration_s, plan->text_style,
+                             anim, &ps.captions, err);
+        if (rc != 0) goto done;
+    }
+
     /* Encoder */
     hc_encoder_choice choice;
     if (opts->null_sink) {
@@ -433,6 +446,7 @@ done:
     }
     free(info);
     if (own_work_dir) remove_tree(work_dir);
+    hc_captions_free(ps.captions);
     hc_plan_free(plan);
     result->render_s = (hc_now_us() - t_start) / 1e6;
     return rc;

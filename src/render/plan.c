@@ -6,6 +6,7 @@
 #include "render/render_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,25 +15,43 @@ static uint64_t mix_seed(uint64_t seed, uint64_t k) {
     return hc_rand_next(&s);
 }
 
-/* Effects of the style library that this build does not draw yet are
- * reported, not silently dropped. */
-static void warn_unbuilt(const hc_request *req, const hc_vibe_style *vs, hc_strlist *w) {
-    const hc_settings *s = &req->settings;
-    const char *grade =
-        s->color_grade == HC_GRADE_NONE ? vs->grade : hc_grade_names[s->color_grade];
-    if (strcmp(grade, "natural") != 0)
-        hc_strlist_add(w, "color grade \"%s\" is not applied yet (style library pending)", grade);
-    if (vs->effects[0] && !(s->effect_preset == HC_PRESET_MINIMAL))
-        hc_strlist_add(w, "vibe %s effects (%s) are not applied yet (style library pending)",
-                       vs->name, vs->effects);
-    if (req->n_lines > 0)
-        hc_strlist_add(w, "script.lines: %d caption line(s) not drawn yet (captions pending)",
-                       req->n_lines);
+/* Add effect `name` at `strength` to clip c, at the stage it belongs to.
+ * A name this build does not draw is reported once, not dropped silently. */
+static void add_fx(hc_plan *plan, hc_clip *c, const char *name, double strength) {
+    const hc_fx *fx = hc_fx_find(name);
+    if (!fx) {
+        for (int i = 0; i < plan->warnings.n; i++)
+            if (strstr(plan->warnings.v[i], name)) return;
+        hc_strlist_add(&plan->warnings, "effect \"%s\" is not built yet; skipped", name);
+        return;
+    }
+    hc_fx_use *list = fx->stage == HC_FX_CANVAS ? c->canvas_fx : c->frame_fx;
+    int *n = fx->stage == HC_FX_CANVAS ? &c->n_canvas_fx : &c->n_frame_fx;
+    for (int i = 0; i < *n; i++)
+        if (list[i].fx == fx) return; /* already there (vibe and ai_effects alike) */
+    if (*n < HC_MAX_CLIP_FX) list[(*n)++] = (hc_fx_use){fx, strength};
+}
+
+/* "glow=0.6 shake flash=0.8": the vibe's effects, strength 1 by default. */
+static void add_fx_spec(hc_plan *plan, hc_clip *c, const char *spec) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok;
+         tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        double strength = 1;
+        if (eq) {
+            *eq = 0;
+            strength = atof(eq + 1);
+        }
+        add_fx(plan, c, tok, strength);
+    }
+}
+
+/* Parts of a request this build does not render yet are reported. */
+static void warn_unbuilt(const hc_request *req, hc_strlist *w) {
     if (req->has_audio)
         hc_strlist_add(w, "audio: music is not mixed yet (audio pending); the video is silent");
-    if (s->ai_filters.n || s->ai_overlays.n || s->ai_text_animations.n)
-        hc_strlist_add(w,
-                       "settings.ai_effects filters/overlays/text_animations are not applied yet");
 }
 
 int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err) {
@@ -84,14 +103,11 @@ int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err) {
         if (k == 0) continue;
         const char *tn = use_ai && ait->n ? ait->v[(k - 1) % ait->n] : tr_name;
         const hc_transition *tr = hc_transition_find(tn);
-        if (!tr) {
-            tr = hc_transition_find("fade");
-            bool said = false;
-            for (int i = 0; i < plan->warnings.n; i++)
-                if (strstr(plan->warnings.v[i], tn)) said = true;
-            if (!said)
-                hc_strlist_add(&plan->warnings,
-                               "transition \"%s\" is not built yet; rendered as a crossfade", tn);
+        if (!tr) { /* names are validated; a style table naming no transition is a bug */
+            hc_plan_free(plan);
+            free(bound);
+            free(ts);
+            return hc_err_set(err, HC_EINTERNAL, "style tables: unknown transition \"%s\"", tn);
         }
         int64_t d = strcmp(tr->name, "cut") == 0 ? 0 : llround(tr_s * plan->fps);
         if (tr_s > 0 && d < 2 && strcmp(tr->name, "cut") != 0) d = 2;
@@ -102,6 +118,23 @@ int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err) {
         c->tr_in_frames = d;
         ts[k] = bound[k] - d / 2;
     }
+    /* Grades and effects: the request's colour_grade, else the vibe's; the
+     * vibe's effects on every clip; ai_effects filters and overlays, entry
+     * i on clip i, cycling. */
+    int grade = s->color_grade != HC_GRADE_NONE ? (int)s->color_grade
+                                                : hc_enum_lookup(hc_grade_names, vs->grade);
+    const hc_name_list *aif = &s->ai_filters, *aio = &s->ai_overlays;
+    bool minimal = s->effect_preset == HC_PRESET_MINIMAL;
+    for (long k = 0; k < n; k++) {
+        hc_clip *c = &plan->clips[k];
+        c->grade = grade;
+        if (!minimal) add_fx_spec(plan, c, vs->fx);
+        if (use_ai && aif->n) add_fx(plan, c, aif->v[k % aif->n], 1);
+        if (use_ai && aio->n) add_fx(plan, c, aio->v[k % aio->n], 1);
+    }
+    plan->text_style = s->text_style != HC_TEXT_NONE
+                           ? (int)s->text_style
+                           : hc_enum_lookup(hc_text_style_names, vs->text_style);
     ts[n] = plan->n_frames;
     for (long k = 0; k < n; k++) {
         hc_clip *c = &plan->clips[k];
@@ -110,7 +143,7 @@ int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err) {
     }
     free(bound);
     free(ts);
-    warn_unbuilt(req, vs, &plan->warnings);
+    warn_unbuilt(req, &plan->warnings);
     *out = plan;
     return 0;
 }

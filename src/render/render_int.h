@@ -40,9 +40,6 @@ void hc_sampler_fini(hc_sampler *s);
 /* Tests: force the portable path (false = use SIMD when the CPU has it). */
 extern bool hc_sampler_portable_only;
 
-/* True for a §5 transition name accepted but not drawn yet (style.c). */
-bool hc_transition_planned(const char *name);
-
 /* Eased progress. */
 double hc_ease(hc_easing e, double p);
 static inline double hc_smoothstep(double t) {

@@ -7,45 +7,94 @@
 #include <string.h>
 #include <strings.h>
 
-extern const hc_transition hc_tr_fade, hc_tr_fadeblack, hc_tr_fadewhite, hc_tr_fadegrays,
-    hc_tr_dissolve, hc_tr_wipeleft, hc_tr_wiperight, hc_tr_wipeup, hc_tr_wipedown, hc_tr_slideleft,
-    hc_tr_slideright, hc_tr_slideup, hc_tr_slidedown, hc_tr_circleopen, hc_tr_circleclose,
-    hc_tr_zoom, hc_tr_bounce, hc_tr_cut;
+extern const hc_transition hc_tr_cut, hc_tr_fade, hc_tr_fadeblack, hc_tr_fadewhite, hc_tr_fadegrays,
+    hc_tr_fadefast, hc_tr_fadeslow, hc_tr_distance, hc_tr_dissolve, hc_tr_wipeleft, hc_tr_wiperight,
+    hc_tr_wipeup, hc_tr_wipedown, hc_tr_smoothleft, hc_tr_smoothright, hc_tr_smoothup,
+    hc_tr_smoothdown, hc_tr_diagtl, hc_tr_diagtr, hc_tr_diagbl, hc_tr_diagbr, hc_tr_horzopen,
+    hc_tr_horzclose, hc_tr_vertopen, hc_tr_vertclose, hc_tr_hlslice, hc_tr_hrslice, hc_tr_vuslice,
+    hc_tr_vdslice, hc_tr_slideleft, hc_tr_slideright, hc_tr_slideup, hc_tr_slidedown,
+    hc_tr_coverleft, hc_tr_coverright, hc_tr_coverup, hc_tr_coverdown, hc_tr_revealleft,
+    hc_tr_revealright, hc_tr_revealup, hc_tr_revealdown, hc_tr_circleopen, hc_tr_circleclose,
+    hc_tr_circlecrop, hc_tr_rectcrop, hc_tr_radial, hc_tr_pixelize, hc_tr_squeezeh, hc_tr_squeezev,
+    hc_tr_zoom, hc_tr_slam, hc_tr_whip, hc_tr_doorway, hc_tr_bounce, hc_tr_flash, hc_tr_burn,
+    hc_tr_glitch, hc_tr_vhs, hc_tr_swirl, hc_tr_dreamy, hc_tr_blur;
 
+/* The first 18 are the original catalogue, in its order (validation
+ * messages list names in this order, and hc_err truncates long ones). */
 const hc_transition *const hc_transitions[] = {
-    &hc_tr_cut,
-    &hc_tr_fade,
-    &hc_tr_fadeblack,
-    &hc_tr_fadewhite,
-    &hc_tr_fadegrays,
-    &hc_tr_dissolve,
-    &hc_tr_wipeleft,
-    &hc_tr_wiperight,
-    &hc_tr_wipeup,
-    &hc_tr_wipedown,
-    &hc_tr_slideleft,
-    &hc_tr_slideright,
-    &hc_tr_slideup,
-    &hc_tr_slidedown,
-    &hc_tr_circleopen,
-    &hc_tr_circleclose,
-    &hc_tr_zoom,
-    &hc_tr_bounce,
-    NULL,
+    &hc_tr_cut,         &hc_tr_fade,
+    &hc_tr_fadeblack,   &hc_tr_fadewhite,
+    &hc_tr_fadegrays,   &hc_tr_dissolve,
+    &hc_tr_wipeleft,    &hc_tr_wiperight,
+    &hc_tr_wipeup,      &hc_tr_wipedown,
+    &hc_tr_slideleft,   &hc_tr_slideright,
+    &hc_tr_slideup,     &hc_tr_slidedown,
+    &hc_tr_circleopen,  &hc_tr_circleclose,
+    &hc_tr_zoom,        &hc_tr_bounce,
+    &hc_tr_fadefast,    &hc_tr_fadeslow,
+    &hc_tr_distance,    &hc_tr_smoothleft,
+    &hc_tr_smoothright, &hc_tr_smoothup,
+    &hc_tr_smoothdown,  &hc_tr_diagtl,
+    &hc_tr_diagtr,      &hc_tr_diagbl,
+    &hc_tr_diagbr,      &hc_tr_horzopen,
+    &hc_tr_horzclose,   &hc_tr_vertopen,
+    &hc_tr_vertclose,   &hc_tr_hlslice,
+    &hc_tr_hrslice,     &hc_tr_vuslice,
+    &hc_tr_vdslice,     &hc_tr_coverleft,
+    &hc_tr_coverright,  &hc_tr_coverup,
+    &hc_tr_coverdown,   &hc_tr_revealleft,
+    &hc_tr_revealright, &hc_tr_revealup,
+    &hc_tr_revealdown,  &hc_tr_circlecrop,
+    &hc_tr_rectcrop,    &hc_tr_radial,
+    &hc_tr_pixelize,    &hc_tr_squeezeh,
+    &hc_tr_squeezev,    &hc_tr_slam,
+    &hc_tr_whip,        &hc_tr_doorway,
+    &hc_tr_flash,       &hc_tr_burn,
+    &hc_tr_glitch,      &hc_tr_vhs,
+    &hc_tr_swirl,       &hc_tr_dreamy,
+    &hc_tr_blur,        NULL,
 };
 
-/* Names of the original engine and DESIGN.md §5 mapped to a real effect. */
-static const struct {
-    const char *alias, *name;
-} aliases[] = {
-    {"crossfade", "fade"},  {"wipe", "wipeleft"}, {"slide", "slideright"},
-    {"flash", "fadewhite"}, {"none", "cut"},
+/* Names of the original engine and DESIGN.md §5 mapped to a real effect.
+ *
+ * `flash`: the original engine treated flash as an alias of fadewhite, but
+ * DESIGN.md §5 also lists flash as a transition of its own (the Exciting and
+ * Intense vibes flash on cuts). It is a real effect here (tr_flash.c): a
+ * short overexposed white peak with the swap hidden under it, which is what
+ * the original's users saw as a "flash"; fadewhite keeps the slow, linear
+ * fade through white. So `flash` is not in this table.
+ *
+ * gl_* (the GL Transitions names the original accepted) map to the effect
+ * nearest in look: gl_directionalwarp and gl_directionalwipe sweep from the
+ * corner their default direction vector points at; gl_windowslice opens
+ * slits from the left like hrslice; gl_cube turns a out to the left like
+ * slideleft; gl_crosswarp stretches b in from the right like smoothleft. */
+const hc_transition_alias hc_transition_aliases[] = {
+    {"crossfade", "fade"},
+    {"wipe", "wipeleft"},
+    {"slide", "slideright"},
+    {"none", "cut"},
+    {"gl_crosswarp", "smoothleft"},
+    {"gl_dreamy", "dreamy"},
+    {"gl_cube", "slideleft"},
+    {"gl_doorway", "doorway"},
+    {"gl_pixelize", "pixelize"},
+    {"gl_swirl", "swirl"},
+    {"gl_directionalwarp", "diagbr"},
+    {"gl_directionalwipe", "diagtl"},
+    {"gl_windowslice", "hrslice"},
+    {"gl_burn", "burn"},
+    {"gl_overexposure", "flash"},
+    {NULL, NULL},
 };
 
 const hc_transition *hc_transition_find(const char *name) {
     if (!name) return NULL;
-    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
-        if (strcasecmp(name, aliases[i].alias) == 0) name = aliases[i].name;
+    for (int i = 0; hc_transition_aliases[i].alias; i++)
+        if (strcasecmp(name, hc_transition_aliases[i].alias) == 0) {
+            name = hc_transition_aliases[i].name;
+            break;
+        }
     for (int i = 0; hc_transitions[i]; i++)
         if (strcasecmp(name, hc_transitions[i]->name) == 0) return hc_transitions[i];
     return NULL;
@@ -107,6 +156,19 @@ double hc_value_noise(uint64_t seed, double t) {
 
 void hc_transition_apply(const hc_transition *t, double p, uint64_t seed, const hc_yuv *a,
                          const hc_yuv *b, hc_yuv *dst) {
+    /* The endpoints are exact for every transition by construction: p <= 0
+     * is a, p >= 1 is b (each transition also converges there smoothly). */
+    if (p <= 0 || p >= 1) {
+        const hc_yuv *src = p <= 0 ? a : b;
+        for (int pl = 0; pl < 3; pl++) {
+            int d = pl ? 2 : 1;
+            if (src->plane[pl] == dst->plane[pl]) continue;
+            for (int y = 0; y < dst->h / d; y++)
+                memcpy(dst->plane[pl] + (size_t)y * dst->stride[pl],
+                       src->plane[pl] + (size_t)y * src->stride[pl], (size_t)(dst->w / d));
+        }
+        return;
+    }
     double e = hc_ease(t->easing, p);
     for (int pl = 0; pl < 3; pl++) {
         int d = pl ? 2 : 1;

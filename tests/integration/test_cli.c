@@ -331,3 +331,41 @@ HC_TEST_T(cli_http_images_from_local_server, 120) {
            err);
     free(err);
 }
+
+/* Every vibe renders with its whole look (grade, filters, overlays,
+ * transitions, captions) and reports nothing left out. */
+HC_TEST_T(cli_every_vibe_with_captions, 300) {
+    const char *d = hc_test_tmpdir();
+    CHECK(make_images(d, 3, 480, 360) == 0);
+    for (int v = 0; v < 8; v++) {
+        static const char *vibes[] = {"Exciting", "Emotional", "Pop",    "Minimal",
+                                      "Chill",    "Intense",   "Dreamy", "Energetic"};
+        char spec[1024], mp4[1024], json[1024];
+        snprintf(spec, sizeof spec, "%s/s.json", d);
+        snprintf(mp4, sizeof mp4, "%s/o.mp4", d);
+        snprintf(json, sizeof json,
+                 "{\"images\":[\"img0.jpg\",\"img1.jpg\",\"img2.jpg\"],\"script\":{\"lines\":["
+                 "{\"text\":\"안녕하세요\",\"timing\":0.2,\"duration\":1.5},{\"text\":\"Hello "
+                 "there\",\"timing\":1.8,\"duration\":3}]},"
+                 "\"settings\":{\"vibe\":\"%s\",\"resolution\":\"720p\",\"target_duration\":3,"
+                 "\"cut_duration\":1,"
+                 "\"quality\":\"draft\"}}",
+                 vibes[v]);
+        CHECK(write_spec(spec, json) == 0);
+        char *out = NULL, *err = NULL;
+        int rc = render(spec, mp4, "--json", &out, &err);
+        CHECKF(rc == 0, "%s: exit %d: %s", vibes[v], rc, err);
+        json_t *res = json_loads(strrchr(out, '{'), 0, NULL);
+        CHECK(res);
+        CHECKF(json_array_size(json_object_get(res, "warnings")) == 0, "%s: warnings %s", vibes[v],
+               strrchr(out, '{'));
+        json_decref(res);
+        json_t *p = ffprobe(mp4);
+        CHECK(p);
+        json_t *st = json_array_get(json_object_get(p, "streams"), 0);
+        CHECK(strcmp(sget(st, "nb_read_frames"), "90") == 0);
+        json_decref(p);
+        free(out);
+        free(err);
+    }
+}

@@ -5,6 +5,7 @@
 #include "render_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -317,5 +318,74 @@ HC_TEST(render_canvas_never_enlarges_small_photos) {
     hc_plan_canvas_for(plan, 0, HC_FIT_COVER, 4, 4, &w, &h);
     CHECK(w >= 16 && h >= 16);
     hc_plan_free(plan);
+    hc_request_free(req);
+}
+
+/* Every name the vibe and preset tables use is a real effect: a vibe never
+ * silently loses part of its look. */
+HC_TEST(render_style_tables_name_real_effects) {
+    for (int v = 0; v < HC_VIBE_COUNT; v++) {
+        const hc_vibe_style *s = &hc_vibe_styles[v];
+        CHECKF(hc_transition_find(s->transition), "%s: transition %s", s->name, s->transition);
+        CHECKF(hc_motion_find(s->motion), "%s: motion %s", s->name, s->motion);
+        CHECKF(hc_enum_lookup(hc_grade_names, s->grade) >= 0, "%s: grade %s", s->name, s->grade);
+        CHECKF(hc_enum_lookup(hc_text_style_names, s->text_style) >= 0, "%s: text style", s->name);
+        char fx[256];
+        snprintf(fx, sizeof fx, "%s", s->fx);
+        for (char *save = NULL, *t = strtok_r(fx, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            char *eq = strchr(t, '=');
+            if (eq) *eq = 0;
+            CHECKF(hc_fx_find(t), "%s: effect %s", s->name, t);
+        }
+    }
+    for (int p = 0; p < HC_PRESET_COUNT; p++) {
+        CHECK(hc_transition_find(hc_preset_styles[p].transition));
+        CHECK(!hc_preset_styles[p].motion || hc_motion_find(hc_preset_styles[p].motion));
+    }
+    /* and a plan of every vibe carries its effects, with no warnings */
+    for (int v = 0; v < HC_VIBE_COUNT; v++) {
+        char json[256];
+        snprintf(json, sizeof json,
+                 "{" IMG3 ",\"settings\":{\"vibe\":\"%s\",\"target_duration\":6}}",
+                 hc_vibe_names[v]);
+        hc_request *req = hc_test_request(json);
+        CHECK(req);
+        hc_plan *plan = NULL;
+        CHECK(hc_plan_build(req, &plan, NULL) == 0);
+        CHECKF(plan->warnings.n == 0, "%s: %s", hc_vibe_names[v],
+               plan->warnings.n ? plan->warnings.v[0] : "");
+        const hc_clip *c = &plan->clips[0];
+        CHECKF((c->n_canvas_fx + c->n_frame_fx > 0) == (hc_vibe_styles[v].fx[0] != 0), "%s effects",
+               hc_vibe_names[v]);
+        hc_plan_free(plan);
+        hc_request_free(req);
+    }
+}
+
+HC_TEST(render_validate_names_filters_overlays_animations) {
+    static const struct {
+        const char *settings, *field, *listed;
+    } cases[] = {
+        {"\"filters\":[\"vignette\",\"sparkle\"]", "settings.ai_effects.filters[1]", "film_grain"},
+        {"\"overlays\":[\"lens_flare\"]", "settings.ai_effects.overlays[0]", "light_leak"},
+        {"\"text_animations\":[\"typewriter\",\"spin\"]", "settings.ai_effects.text_animations[1]",
+         "karaoke"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char json[512];
+        snprintf(json, sizeof json, "{" IMG3 ",\"settings\":{\"ai_effects\":{%s}}}",
+                 cases[i].settings);
+        hc_request *req = hc_test_request(json);
+        CHECK(req);
+        hc_err err = {0};
+        CHECK(hc_render_validate(req, &err) == HC_EINVAL);
+        CHECKF(strstr(err.msg, cases[i].field) && strstr(err.msg, cases[i].listed), "%s", err.msg);
+        hc_request_free(req);
+    }
+    hc_request *req = hc_test_request(
+        "{" IMG3 ",\"settings\":{\"ai_effects\":{\"filters\":[\"bloom\",\"sepia_never\"]}}}");
+    CHECK(req);
+    hc_err err = {0};
+    CHECK(hc_render_validate(req, &err) == HC_EINVAL && strstr(err.msg, "filters[1]"));
     hc_request_free(req);
 }
