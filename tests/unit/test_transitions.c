@@ -250,3 +250,31 @@ HC_TEST(transition_radial_sweeps_clockwise_from_twelve) {
     hc_yuv_fini(&b);
     hc_yuv_fini(&out);
 }
+
+/* Transitions with SIMD paths (swirl's AVX2 gathers, the sampler) give the
+ * same bytes as their portable paths. */
+HC_TEST(transition_simd_matches_portable) {
+    hc_yuv a, b, x, y;
+    hc_test_pattern(&a, 320, 240, 1);
+    hc_test_pattern(&b, 320, 240, 3);
+    hc_yuv_alloc(&x, 320, 240);
+    hc_yuv_alloc(&y, 320, 240);
+    for (int i = 0; hc_transitions[i]; i++) {
+        for (int q = 1; q <= 3; q++) {
+            hc_sampler_portable_only = false;
+            hc_transition_apply(hc_transitions[i], q * 0.25, 9, &a, &b, &x);
+            hc_sampler_portable_only = true;
+            hc_transition_apply(hc_transitions[i], q * 0.25, 9, &a, &b, &y);
+            hc_sampler_portable_only = false;
+            char hx[33], hy[33];
+            hc_test_md5(&x, hx);
+            hc_test_md5(&y, hy);
+            CHECKF(strcmp(hx, hy) == 0, "%s at %d%%: SIMD and portable differ",
+                   hc_transitions[i]->name, q * 25);
+        }
+    }
+    hc_yuv_fini(&a);
+    hc_yuv_fini(&b);
+    hc_yuv_fini(&x);
+    hc_yuv_fini(&y);
+}
