@@ -18,6 +18,8 @@
 #   d  ours, compositing only: --null-sink (includes photo decoding)
 #   e  ours with the photos upscaled to 8000x6000 JPEGs (memory must stay flat)
 #   f  ours with a 60 s target (memory must stay flat)
+#   g  ours, the heaviest vibe: Dreamy (swirl, float, bright grade, soft blur, glow, light leak)
+#      plus three caption lines (the style library's target: <= 1.3 x (a))
 # Each case runs under /usr/bin/time -f "%e %M %U %S" (wall seconds, peak RSS KiB, and CPU seconds,
 # which a busy machine disturbs less than wall time). Needs ffmpeg, ffprobe, GNU time, vips and about
 # 1.4 GB free in /dev/shm. Prints a markdown table and appends it to RESULTS.
@@ -45,6 +47,7 @@ LIMIT_RSS_OVER_ENCODE_MB=60      # (c) RSS <= (a) RSS + 60 MB
 LIMIT_RSS_BIG_MB=30              # (e) RSS <= (c) RSS + 30 MB
 LIMIT_RSS_LONG_MB=5              # (f) RSS <= (c) RSS + noise
 LIMIT_FPS=300                    # (d) frames/s >= 300
+LIMIT_DREAMY_VS_ENCODE=1.3       # (g) wall <= 1.3 x (a)
 X264_ARGS=(-c:v libx264 -preset veryfast -crf "$CRF" -profile:v high -pix_fmt yuv420p -movflags +faststart)
 
 # ---- preflight --------------------------------------------------------------------------------
@@ -118,6 +121,11 @@ done
 write_spec "$WORK/ref.json" "$DUR_S" "${photos[@]}"
 write_spec "$WORK/big.json" "$DUR_S" "${big_photos[@]}"
 write_spec "$WORK/long.json" "$LONG_S" "${photos[@]}"
+# (g): the reference job in the heaviest vibe, with three captions.
+sed -e 's/"vibe": "Minimal", "effect_preset": "crossfade",/"vibe": "Dreamy",/' \
+    -e 's/"job_id": "bench-reference",/"job_id": "bench-dreamy", "script": {"lines": [{"text": "안녕하세요, 여름", "timing": 0.5, "duration": 4}, {"text": "Golden hour by the sea", "timing": 5.5, "duration": 4}, {"text": "See you tomorrow 🌊", "timing": 10.5, "duration": 4}]},/' \
+    "$WORK/ref.json" >"$WORK/dreamy.json"
+grep -q '"Dreamy"' "$WORK/dreamy.json" || die "could not make the Dreamy spec"
 
 # The DIY command (b): per photo scale/crop to the frame, zoompan for d frames (zooming in or out,
 # drifting left, right or not at all), then an xfade chain. The clips overlap by the fade, so they
@@ -164,7 +172,7 @@ ffmpeg -hide_banner -loglevel error -y -i "$WORK/ref.mp4" -f rawvideo -pix_fmt y
 [[ $(stat -c %s "$RAW") == "$RAW_BYTES" ]] || die "$RAW: $(stat -c %s "$RAW") bytes, want $RAW_BYTES"
 
 # ---- cases ------------------------------------------------------------------------------------
-CASES=(a b c d e f)
+CASES=(a b c d e f g)
 declare -A DESC=(
     [a]="encode-only limit: ffmpeg libx264 from raw yuv420p in /dev/shm"
     [b]="DIY: one ffmpeg command, zoompan + xfade"
@@ -172,6 +180,7 @@ declare -A DESC=(
     [d]="ours, compositing only (--null-sink)"
     [e]="ours, photos upscaled to ${BIG_W}x$BIG_H"
     [f]="ours, ${LONG_S} s version"
+    [g]="ours, Dreamy vibe (swirl, float, grade, blur, glow, light leak) + 3 captions"
 )
 declare -A WALL=() RSS=() CPU=()
 
@@ -187,13 +196,14 @@ run_case() {
     d) cmd=("$HC_BIN" render "$WORK/ref.json" --null-sink --quiet) ;;
     e) cmd=("$HC_BIN" render "$WORK/big.json" -o "$out" --quiet) ;;
     f) cmd=("$HC_BIN" render "$WORK/long.json" -o "$out" --quiet) ;;
+    g) cmd=("$HC_BIN" render "$WORK/dreamy.json" -o "$out" --quiet) ;;
     esac
     if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/$name.time" "${cmd[@]}" >"$WORK/$name.log" 2>&1; then
         tail -5 "$WORK/$name.log" >&2
         die "case $name failed: ${cmd[*]:0:4} ..."
     fi
     case $name in
-    a | c | e) check_video "$out" "$FRAMES" 0 ;;
+    a | c | e | g) check_video "$out" "$FRAMES" 0 ;;
     b) check_video "$out" "$FRAMES" 1 ;;
     f) check_video "$out" $((LONG_S * FPS)) 0 ;;
     esac
@@ -243,6 +253,8 @@ targets=$(
     echo "| (f) ${LONG_S} s, RSS over (c) | $(calc %+.1f "${MR[f]} - ${MR[c]}") MiB |" \
         "<= +$LIMIT_RSS_LONG_MB MiB (noise) | $(passfail "${MR[f]} <= ${MR[c]} + $LIMIT_RSS_LONG_MB") |"
     echo "| (d) compositing frames/s | $fps_d | >= $LIMIT_FPS | $(passfail "$fps_d >= $LIMIT_FPS") |"
+    echo "| (g) Dreamy + captions vs encode-only (a) | $(calc %.2f "${MW[g]} / ${MW[a]}") x |" \
+        "<= $LIMIT_DREAMY_VS_ENCODE x | $(passfail "${MW[g]} <= $LIMIT_DREAMY_VS_ENCODE * ${MW[a]}") |"
 )
 failed=0
 grep -q '| FAIL |' <<<"$targets" && failed=1
