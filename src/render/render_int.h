@@ -54,6 +54,13 @@ void hc_blend_row_mask(uint8_t *dst, const uint8_t *a, const uint8_t *b, const u
                        int n);
 /* dst = a + (c - a) * w / 256 towards a constant c. */
 void hc_blend_row_const(uint8_t *dst, const uint8_t *a, uint8_t c, int n, int w);
+/* Row of a soft disc of radius r centred at column cx, dy rows from its
+ * centre: pixels inside come from `in`, outside from `out` (NULL: the
+ * constant out_value), with a rim `soft` pixels wide. Rows are split into
+ * spans fully inside, fully outside and the rim, so only rim pixels pay for
+ * a square root. */
+void hc_disc_row(uint8_t *d, const uint8_t *in, const uint8_t *out, uint8_t out_value, int w,
+                 double dy, double cx, double r, double soft);
 /* Weight 0..256 for coverage of a soft edge: d = signed distance (pixels,
  * positive inside), soft = edge width in pixels. */
 static inline int hc_edge_weight(double d, double soft) {

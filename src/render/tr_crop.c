@@ -1,7 +1,7 @@
 /* Crops through black (xfade's circlecrop and rectcrop): a shrinks away
  * inside a circle (or a rectangle of the frame's shape) to black, then b
  * grows out of the centre the same way. Shape edges are soft (about 1 % of
- * the short side); in circlecrop only the rim pixels pay for a square root. */
+ * the short side); circlecrop's rim is hc_disc_row. */
 #include "render/render_int.h"
 
 #include <math.h>
@@ -27,31 +27,9 @@ static void circlecrop(const hc_tr_plane *t) {
     const uint8_t *src = crop_src(t, &stride, &k);
     double cx = t->w / 2.0, cy = t->h / 2.0, soft = crop_soft(t);
     double r = -soft / 2 + k * (sqrt(cx * cx + cy * cy) + soft);
-    double ri = r - soft / 2, ro = r + soft / 2;
-    for (int y = 0; y < t->h; y++) {
-        const uint8_t *s = src + (size_t)y * stride;
-        uint8_t *d = tr_dst(t, y);
-        double dy = y + 0.5 - cy, dy2 = dy * dy;
-        if (ro <= 0 || dy2 >= ro * ro) {
-            memset(d, t->black, (size_t)t->w);
-            continue;
-        }
-        double half_o = sqrt(ro * ro - dy2),
-               half_i = ri > 0 && dy2 < ri * ri ? sqrt(ri * ri - dy2) : 0;
-        int xo0 = (int)floor(cx - half_o), xo1 = (int)ceil(cx + half_o);
-        int xi0 = (int)ceil(cx - half_i), xi1 = (int)floor(cx + half_i);
-        for (int x = 0; x < t->w; x++) {
-            if (x < xo0 || x >= xo1)
-                d[x] = t->black;
-            else if (half_i > 0 && x >= xi0 && x < xi1)
-                d[x] = s[x];
-            else {
-                double dx = x + 0.5 - cx;
-                int w = hc_edge_weight(r - sqrt(dx * dx + dy2), soft);
-                d[x] = (uint8_t)((t->black * (256 - w) + s[x] * w + 128) >> 8);
-            }
-        }
-    }
+    for (int y = 0; y < t->h; y++)
+        hc_disc_row(tr_dst(t, y), src + (size_t)y * stride, NULL, t->black, t->w, y + 0.5 - cy, cx,
+                    r, soft);
 }
 
 static void rectcrop(const hc_tr_plane *t) {

@@ -191,3 +191,30 @@ void hc_transition_apply(const hc_transition *t, double p, uint64_t seed, const 
         t->plane(&tp);
     }
 }
+
+void hc_disc_row(uint8_t *d, const uint8_t *in, const uint8_t *out, uint8_t out_value, int w,
+                 double dy, double cx, double r, double soft) {
+    double ri = r - soft / 2, ro = r + soft / 2, dy2 = dy * dy;
+    if (ro <= 0 || dy2 >= ro * ro) {
+        if (out)
+            memcpy(d, out, (size_t)w);
+        else
+            memset(d, out_value, (size_t)w);
+        return;
+    }
+    double half_o = sqrt(ro * ro - dy2), half_i = ri > 0 && dy2 < ri * ri ? sqrt(ri * ri - dy2) : 0;
+    int xo0 = (int)floor(cx - half_o), xo1 = (int)ceil(cx + half_o);
+    int xi0 = (int)ceil(cx - half_i), xi1 = (int)floor(cx + half_i);
+    for (int x = 0; x < w; x++) {
+        int o = out ? out[x] : out_value;
+        if (x < xo0 || x >= xo1)
+            d[x] = (uint8_t)o;
+        else if (half_i > 0 && x >= xi0 && x < xi1)
+            d[x] = in[x];
+        else {
+            double dx = x + 0.5 - cx;
+            int wt = hc_edge_weight(r - sqrt(dx * dx + dy2), soft);
+            d[x] = (uint8_t)((o * (256 - wt) + in[x] * wt + 128) >> 8);
+        }
+    }
+}
