@@ -9,7 +9,7 @@ BUILD   ?= build
 SAN     ?=
 WERROR  ?=
 CC      ?= cc
-PKGS    := libavcodec libavformat libavutil libswscale vips libcurl jansson libass
+PKGS    := libavcodec libavformat libavutil libswscale vips libcurl jansson libass libswresample libebur128 aubio
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla -Isrc -Itests -pthread -MMD -MP \

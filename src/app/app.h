@@ -6,5 +6,6 @@
 int hc_cmd_render(int argc, char **argv);
 int hc_cmd_gallery(int argc, char **argv);
 int hc_cmd_styles(int argc, char **argv);
+int hc_cmd_analyze(int argc, char **argv);
 
 #endif

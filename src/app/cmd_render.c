@@ -210,8 +210,11 @@ done:
         print_json_string(stdout, res.encoder);
         printf(",\"encoder_reason\":");
         print_json_string(stdout, res.encoder_reason);
-        printf(",\"width\":%d,\"height\":%d,\"fps\":%d,\"frames\":%lld,\"warnings\":[", res.width,
-               res.height, res.fps, (long long)res.frames);
+        printf(",\"width\":%d,\"height\":%d,\"fps\":%d,\"frames\":%lld,\"bpm\":%.2f,\"cuts_s\":[",
+               res.width, res.height, res.fps, (long long)res.frames, res.bpm);
+        for (int i = 0; i < res.n_cuts; i++)
+            printf("%s%.4f", i ? "," : "", res.cuts_s[i]);
+        printf("],\"warnings\":[");
         for (int i = 0; i < res.warnings.n; i++) {
             if (i) putchar(',');
             print_json_string(stdout, res.warnings.v[i]);

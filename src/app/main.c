@@ -23,6 +23,7 @@ static void usage(FILE *f) {
         "                                                    grade, filter, overlay, text style, "
         "animation\n"
         "  gallery DIR                                       contact sheets of every effect (PNG)\n"
+        "  analyze AUDIO [--start S] [--duration D]          tempo, beats, energy (JSON)\n"
         "  version                                           print the version\n"
         "\n"
         "Run `hydra-compose COMMAND --help` for a command's options.\n",
@@ -46,6 +47,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "render") == 0) return hc_cmd_render(argc - 2, argv + 2);
     if (strcmp(cmd, "styles") == 0) return hc_cmd_styles(argc - 2, argv + 2);
     if (strcmp(cmd, "gallery") == 0) return hc_cmd_gallery(argc - 2, argv + 2);
+    if (strcmp(cmd, "analyze") == 0) return hc_cmd_analyze(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("hydra-compose %s\n", HC_VERSION);
         return 0;

@@ -11,7 +11,14 @@
  * submission, and if an encoder ever keeps a reference we notice (the frame
  * stops being writable) and from then on submit private copies. Foreign
  * errors are translated here: AVERROR -> HC_EENCODER, or HC_EIO for the
- * file, with libav's own text. */
+ * file, with libav's own text.
+ *
+ * With opts->audio there is also an AAC-LC track (FFmpeg's native "aac",
+ * 48 kHz stereo fltp, 192 kb/s): interleaved float from the caller is
+ * buffered into 1024-sample frames, pts counted in samples, and both streams
+ * go through av_interleaved_write_frame. finish sends the last short frame
+ * (aac takes a small last frame) so audio ends where the caller's samples
+ * end. */
 #include "media/hc_media.h"
 
 #include <dlfcn.h>
@@ -25,6 +32,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
 #include <libavutil/error.h>
 #include <libavutil/opt.h>
 
@@ -43,6 +51,12 @@ struct hc_encoder {
     bool copy_input; /* the encoder was seen keeping input references */
     bool header_written, finished, failed;
     int64_t frames;
+    /* AAC track (opts->audio); acc == NULL without one. */
+    AVCodecContext *acc;
+    AVStream *ast;   /* owned by fc */
+    AVFrame *aframe; /* the 1024-sample fltp frame being filled */
+    int afill;       /* samples in aframe so far */
+    int64_t apts;    /* samples submitted to the encoder */
 };
 
 /* ---- error translation --------------------------------------------------- */
@@ -307,22 +321,74 @@ static int check_opts(const hc_encoder_opts *o, hc_err *err) {
     return 0;
 }
 
-/* Move every packet the encoder has ready into the muxer. */
-static int drain(hc_encoder *enc, hc_err *err) {
+/* Move every packet the encoder cc (video or audio) has ready into the
+ * muxer. */
+static int drain_codec(hc_encoder *enc, AVCodecContext *cc, AVStream *st, hc_err *err) {
     for (;;) {
-        int ret = avcodec_receive_packet(enc->cc, enc->pkt);
+        int ret = avcodec_receive_packet(cc, enc->pkt);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return 0;
-        if (ret < 0) return av_fail(err, HC_EENCODER, ret, "%s: encode", enc->codec);
+        if (ret < 0) return av_fail(err, HC_EENCODER, ret, "%s: encode", cc->codec->name);
         /* Constant frame rate: each packet is one tick. libx264 leaves the
          * duration unset, and the MP4's last sample needs it. */
-        if (enc->pkt->duration == 0) enc->pkt->duration = 1;
-        av_packet_rescale_ts(enc->pkt, enc->cc->time_base, enc->st->time_base);
-        enc->pkt->stream_index = enc->st->index;
+        if (enc->pkt->duration == 0 && cc == enc->cc) enc->pkt->duration = 1;
+        av_packet_rescale_ts(enc->pkt, cc->time_base, st->time_base);
+        enc->pkt->stream_index = st->index;
         ret = av_interleaved_write_frame(enc->fc, enc->pkt); /* unrefs pkt */
         if (ret < 0)
             return av_fail(err, code_for_averror(ret, HC_EENCODER), ret, "output %s: write",
                            enc->path);
     }
+}
+
+static int drain(hc_encoder *enc, hc_err *err) {
+    return drain_codec(enc, enc->cc, enc->st, err);
+}
+
+/* The AAC encoder and its stream (after the video stream, so video stays
+ * stream 0). */
+static int open_audio(hc_encoder *enc, hc_err *err) {
+    const AVCodec *codec = avcodec_find_encoder_by_name("aac");
+    if (!codec) return hc_err_set(err, HC_EENCODER, "aac: not built into this libavcodec");
+    AVCodecContext *cc = enc->acc = avcodec_alloc_context3(codec);
+    if (!cc) return hc_err_set(err, HC_ENOMEM, "aac: out of memory");
+    cc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    cc->sample_rate = HC_AUDIO_RATE;
+    cc->bit_rate = 192000;
+    cc->profile = FF_PROFILE_AAC_LOW;
+    cc->time_base = (AVRational){1, HC_AUDIO_RATE};
+    int ret = av_channel_layout_copy(&cc->ch_layout, &(AVChannelLayout)AV_CHANNEL_LAYOUT_STEREO);
+    if (ret < 0) return av_fail(err, HC_EENCODER, ret, "aac: channel layout");
+    if (enc->fc->oformat->flags & AVFMT_GLOBALHEADER) cc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if ((ret = avcodec_open2(cc, codec, NULL)) < 0)
+        return av_fail(err, HC_EENCODER, ret, "aac: open 48 kHz stereo");
+    if (cc->frame_size <= 0) cc->frame_size = 1024; /* aac sets it; be safe */
+    if (!(enc->ast = avformat_new_stream(enc->fc, NULL)))
+        return hc_err_set(err, HC_ENOMEM, "output %s: out of memory", enc->path);
+    enc->ast->time_base = cc->time_base;
+    if ((ret = avcodec_parameters_from_context(enc->ast->codecpar, cc)) < 0)
+        return av_fail(err, HC_EENCODER, ret, "aac: stream parameters");
+    AVFrame *f = enc->aframe = av_frame_alloc();
+    if (!f) return hc_err_set(err, HC_ENOMEM, "aac: out of memory");
+    f->format = AV_SAMPLE_FMT_FLTP;
+    f->sample_rate = HC_AUDIO_RATE;
+    f->nb_samples = cc->frame_size;
+    if ((ret = av_channel_layout_copy(&f->ch_layout, &cc->ch_layout)) < 0 ||
+        (ret = av_frame_get_buffer(f, 0)) < 0)
+        return av_fail(err, HC_ENOMEM, ret, "aac: frame");
+    return 0;
+}
+
+/* Encode the buffered audio frame (nb samples of it). */
+static int send_audio(hc_encoder *enc, int nb, hc_err *err) {
+    AVFrame *f = enc->aframe;
+    f->nb_samples = nb;
+    f->pts = enc->apts;
+    int ret = avcodec_send_frame(enc->acc, f);
+    if (ret < 0)
+        return av_fail(err, HC_EENCODER, ret, "aac: encode at sample %lld", (long long)enc->apts);
+    enc->apts += nb;
+    enc->afill = 0;
+    return drain_codec(enc, enc->acc, enc->ast, err);
 }
 
 int hc_encoder_open(const hc_encoder_opts *opts, hc_encoder **out, hc_err *err) {
@@ -378,6 +444,7 @@ int hc_encoder_open(const hc_encoder_opts *opts, hc_encoder **out, hc_err *err) 
         rc = av_fail(err, HC_EENCODER, ret, "%s: stream parameters", opts->codec);
         goto fail;
     }
+    if (opts->audio && (rc = open_audio(enc, err)) < 0) goto fail;
     if ((ret = avio_open(&enc->fc->pb, enc->path, AVIO_FLAG_WRITE)) < 0) {
         rc = av_fail(err, code_for_averror(ret, HC_EIO), ret, "output %s", enc->path);
         goto fail;
@@ -493,6 +560,56 @@ fail:
     return rc;
 }
 
+int hc_encoder_write_audio(hc_encoder *enc, const float *interleaved, int64_t frames, hc_err *err) {
+    if (enc->finished || enc->failed)
+        return hc_err_set(err, HC_EINTERNAL, "%s: audio after %s", enc->codec,
+                          enc->finished ? "finish" : "an error");
+    if (frames < 0) return hc_err_set(err, HC_EINTERNAL, "aac: %lld samples", (long long)frames);
+    if (enc->null_sink || !enc->acc) return 0; /* no audio track: ignored */
+    int rc = 0, ret;
+    int64_t i = 0;
+    while (i < frames) {
+        /* The encoder may still hold the last frame's buffer. */
+        if (enc->afill == 0 && (ret = av_frame_make_writable(enc->aframe)) < 0) {
+            rc = av_fail(err, HC_ENOMEM, ret, "aac: frame");
+            break;
+        }
+        float *l = (float *)enc->aframe->extended_data[0];
+        float *r = (float *)enc->aframe->extended_data[1];
+        int fs = enc->acc->frame_size;
+        int64_t n = frames - i < fs - enc->afill ? frames - i : fs - enc->afill;
+        for (int64_t k = 0; k < n; k++) {
+            l[enc->afill + k] = interleaved[2 * (i + k)];
+            r[enc->afill + k] = interleaved[2 * (i + k) + 1];
+        }
+        enc->afill += (int)n;
+        i += n;
+        if (enc->afill == fs && (rc = send_audio(enc, fs, err)) < 0) break;
+    }
+    if (rc < 0) enc->failed = true;
+    return rc;
+}
+
+/* Send the last partial frame (short if the encoder takes that, else padded
+ * with silence) and flush the audio encoder. */
+static int finish_audio(hc_encoder *enc, hc_err *err) {
+    int rc = 0;
+    if (enc->afill > 0) {
+        int nb = enc->afill;
+        if (!(enc->acc->codec->capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME)) {
+            int fs = enc->acc->frame_size;
+            for (int c = 0; c < 2; c++)
+                memset((float *)enc->aframe->extended_data[c] + nb, 0,
+                       (size_t)(fs - nb) * sizeof(float));
+            nb = fs;
+        }
+        if ((rc = send_audio(enc, nb, err)) < 0) return rc;
+    }
+    int ret = avcodec_send_frame(enc->acc, NULL);
+    if (ret < 0) return av_fail(err, HC_EENCODER, ret, "aac: flush");
+    return drain_codec(enc, enc->acc, enc->ast, err);
+}
+
 int hc_encoder_finish(hc_encoder *enc, hc_err *err) {
     if (enc->finished) return 0;
     if (enc->failed) return hc_err_set(err, HC_EINTERNAL, "%s: finish after an error", enc->codec);
@@ -506,6 +623,7 @@ int hc_encoder_finish(hc_encoder *enc, hc_err *err) {
         goto fail;
     }
     if ((rc = drain(enc, err)) < 0) goto fail;
+    if (enc->acc && (rc = finish_audio(enc, err)) < 0) goto fail;
     if ((ret = av_write_trailer(enc->fc)) < 0) {
         rc = av_fail(err, code_for_averror(ret, HC_EIO), ret, "output %s: trailer", enc->path);
         goto fail;
@@ -531,6 +649,8 @@ void hc_encoder_free(hc_encoder *enc) {
         avformat_free_context(enc->fc);
     }
     avcodec_free_context(&enc->cc);
+    avcodec_free_context(&enc->acc);
+    av_frame_free(&enc->aframe);
     av_packet_free(&enc->pkt);
     av_frame_free(&enc->copy);
     free(enc->path);

@@ -92,6 +92,51 @@ typedef struct hc_image_prep {
 int hc_image_prepare(const char *path, const char *label, const hc_image_prep *prep, hc_yuv *out,
                      hc_err *err);
 
+/* ---- audio (DESIGN.md §8) ------------------------------------------------
+ * Music in any common format (MP3, AAC/M4A, OGG/Vorbis, Opus, FLAC, WAV, or
+ * the audio track of a video file) decoded with libavformat/libavcodec and
+ * resampled with libswresample to 48 kHz stereo float. */
+enum { HC_AUDIO_RATE = 48000 };
+#define HC_AUDIO_MAX_SOURCE_S (30 * 60.0) /* longer music is refused */
+
+typedef struct hc_audio {
+    float *samples;           /* interleaved stereo (L, R), owned */
+    int64_t frames;           /* sample frames (pairs) */
+    double source_duration_s; /* the whole file's duration, for messages */
+} hc_audio;
+
+/* Decode path from start_s for at most max_s seconds (0 = to the end).
+ * HC_EMEDIA naming label for: no audio stream, corrupt data, zero length,
+ * start past the end; HC_ETOOBIG for sources over HC_AUDIO_MAX_SOURCE_S.
+ * out->samples: caller frees with hc_audio_fini. Thread-safe. */
+int hc_audio_decode(const char *path, const char *label, double start_s, double max_s,
+                    hc_audio *out, hc_err *err);
+void hc_audio_fini(hc_audio *a);
+
+/* The soundtrack of a video of duration_s from the decoded music: looped
+ * when shorter (with a short crossfade at the seam, no click), 0.7 volume
+ * for the first 2 s easing to 1.0, 0.75 s fade in and out, normalised to
+ * -14 LUFS integrated (libebur128), exactly round(duration_s * 48000)
+ * frames. out: caller frees with hc_audio_fini. */
+int hc_audio_soundtrack(const hc_audio *music, double duration_s, hc_audio *out, hc_err *err);
+/* Integrated loudness in LUFS (libebur128), for tests and analysis. */
+double hc_audio_loudness(const hc_audio *a);
+
+typedef struct hc_beats {
+    double bpm;    /* tempo (0 if none found) */
+    double *times; /* beat times in seconds from the segment start, owned */
+    int n;
+    double *energy; /* RMS energy (0..1) every 0.5 s, owned */
+    int n_energy;
+    double duration_s; /* of the analysed segment */
+} hc_beats;
+
+/* Tempo and beat times with aubio, on exactly the audio given (the segment
+ * that plays, so beats line up with what is heard), plus the energy curve.
+ * Thread-safe. out: caller frees with hc_beats_fini. */
+int hc_beats_analyze(const hc_audio *a, hc_beats *out, hc_err *err);
+void hc_beats_fini(hc_beats *b);
+
 /* ---- video encoder and MP4 muxer -------------------------------------- */
 typedef enum { HC_ENC_HW_AUTO, HC_ENC_HW_GPU, HC_ENC_HW_CPU } hc_enc_hw;
 typedef enum { HC_ENC_Q_DRAFT, HC_ENC_Q_STANDARD, HC_ENC_Q_HIGH } hc_enc_quality;
@@ -120,6 +165,7 @@ typedef struct hc_encoder_opts {
     hc_enc_quality quality;
     const char *codec; /* "libx264", "h264_nvenc", or "null" (discard frames, no file) */
     const char *path;  /* output MP4 (written in place; the caller renames) */
+    bool audio;        /* add an AAC-LC track (48 kHz stereo, 192 kb/s); see write_audio */
 } hc_encoder_opts;
 
 typedef struct hc_encoder hc_encoder;
@@ -136,6 +182,10 @@ void hc_yuv_from_frame(hc_yuv *view, AVFrame *frame);
 /* Encode one frame; pts = frame index. The frame is not kept: the caller
  * may reuse it as soon as this returns. */
 int hc_encoder_write(hc_encoder *enc, AVFrame *frame, int64_t pts, hc_err *err);
+/* Audio for the AAC track (opts.audio): interleaved stereo float at 48 kHz,
+ * in order, any number of calls, before or between video frames (the muxer
+ * interleaves). */
+int hc_encoder_write_audio(hc_encoder *enc, const float *interleaved, int64_t frames, hc_err *err);
 /* Flush, write the trailer (moving the index to the front). */
 int hc_encoder_finish(hc_encoder *enc, hc_err *err);
 void hc_encoder_free(hc_encoder *enc);

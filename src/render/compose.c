@@ -26,9 +26,22 @@ static int scratch_ready(hc_yuv *img, int w, int h) {
     return hc_yuv_alloc(img, w, h);
 }
 
-/* Seconds since the last beat at frame f: clip boundaries stand in for
- * beats until the music brings real ones; < 0 before the first. */
+/* Seconds since the last beat at frame f: the soundtrack's beats, or
+ * without music the clip boundaries; < 0 before the first. */
 static double since_beat(const hc_plan *plan, int64_t f) {
+    double t = (double)f / plan->fps;
+    if (plan->n_beats > 0) {
+        int lo = 0, hi = plan->n_beats - 1;
+        if (plan->beats_s[0] > t + 1e-9) return -1;
+        while (lo < hi) { /* the last beat at or before t */
+            int mid = (lo + hi + 1) / 2;
+            if (plan->beats_s[mid] <= t + 1e-9)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        return t - plan->beats_s[lo] < 0 ? 0 : t - plan->beats_s[lo];
+    }
     for (int k = plan->n_clips - 1; k >= 1; k--)
         if (plan->clips[k].own_start <= f)
             return (double)(f - plan->clips[k].own_start) / plan->fps;

@@ -12,6 +12,7 @@
 
 #include "core/hc_core.h"
 #include "jobs/hc_jobs.h"
+#include "media/hc_media.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -195,13 +196,24 @@ typedef struct hc_plan {
     int n_clips;
     double pace_s;
     uint64_t seed;
-    int text_style; /* hc_text_style for captions */
+    int text_style;  /* hc_text_style for captions */
+    double *beats_s; /* beat times of the soundtrack (owned), or NULL */
+    int n_beats;
+    int beats_per_clip; /* 1..4 when cuts follow the beat, else 0 */
     hc_strlist warnings;
 } hc_plan;
 
-/* Build the timeline. n_images images (>= 1). Caller frees with
- * hc_plan_free. */
+/* Build the timeline without music. Caller frees with hc_plan_free. */
 int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err);
+/* Build the timeline for a soundtrack whose beats are `beats` (times from
+ * the start of the video) and whose music lasts music_s (the played
+ * segment, before looping; used when target_duration is 0: the music
+ * length capped by the vibe's maximum). Cuts land on beats: every k-th
+ * beat, k in 1..4 chosen so an image lasts 1.0-1.5 s where possible (or
+ * nearest to cut_duration when given). beats NULL or empty: as without
+ * music. */
+int hc_plan_build_music(const hc_request *req, const hc_beats *beats, double music_s, hc_plan **out,
+                        hc_err *err);
 void hc_plan_free(hc_plan *plan);
 /* The clip(s) visible at frame f: *a the current (or outgoing) clip, *b the
  * incoming one during a transition (else -1), *p the transition progress. */
@@ -267,6 +279,9 @@ typedef struct hc_render_result {
     int64_t frames;
     double duration_s; /* of the video */
     double render_s;   /* wall time */
+    double bpm;        /* the music's tempo (0: no music or no beat found) */
+    double *cuts_s;    /* times of the cuts between images (owned) */
+    int n_cuts;
     hc_strlist warnings;
 } hc_render_result;
 

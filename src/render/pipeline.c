@@ -40,6 +40,8 @@ typedef struct pipe_state {
     hc_fetched *files;
     const hc_image_info *info; /* per image, from the header checks */
     hc_captions *captions;     /* NULL without script lines */
+    hc_audio track;            /* the soundtrack (frames 0 = silent) */
+    int64_t audio_written;     /* sample frames handed to the encoder */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* canvases, one per clip */
@@ -219,6 +221,22 @@ static int encode_loop(pipe_state *ps, hc_encoder *enc, const char *poster_tmp, 
             return hc_err_set(err, rc, "frame %lld: stopped by the frame callback (%s)",
                               (long long)f, hc_strerror(rc));
         if (f == pf && poster_tmp) rc = hc_poster_write(&view, poster_tmp, err);
+        if (rc == 0 && ps->track.frames > 0) { /* the audio up to the end of this frame */
+            int64_t until = (f + 1) * HC_AUDIO_RATE / plan->fps;
+            if (until > ps->track.frames) until = ps->track.frames;
+            if (until > ps->audio_written)
+                rc = hc_encoder_write_audio(enc, ps->track.samples + 2 * ps->audio_written,
+                                            until - ps->audio_written, err);
+            ps->audio_written = until;
+        }
+        if (rc == 0 && ps->track.frames > 0) { /* the audio up to the end of this frame */
+            int64_t until = (f + 1) * HC_AUDIO_RATE / plan->fps;
+            if (until > ps->track.frames) until = ps->track.frames;
+            if (until > ps->audio_written)
+                rc = hc_encoder_write_audio(enc, ps->track.samples + 2 * ps->audio_written,
+                                            until - ps->audio_written, err);
+            ps->audio_written = until;
+        }
         if (rc == 0) rc = hc_encoder_write(enc, ps->ring[slot], f, err);
         if (rc != 0) return rc;
         pthread_mutex_lock(&ps->mu);
@@ -280,6 +298,59 @@ static void remove_tree(const char *dir) {
     nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The music: fetch, decode the segment that plays (from audio.start_time,
+ * for audio.duration or as long as the video needs), find its beats, and
+ * repeat them for every loop of the segment. Unusable music (unreachable,
+ * corrupt, no audio stream, silent) does not stop the render: the video is
+ * made silent and a warning names the problem. Music over the length
+ * limit is a request error. */
+static int prepare_audio(const hc_request *req, const hc_render_opts *opts, const char *work_dir,
+                         hc_audio *music, hc_beats *beats, hc_strlist *warnings, hc_err *err) {
+    report(opts, "analyzing", 0, 1, -1);
+    const hc_vibe_style *vs = &hc_vibe_styles[req->settings.vibe];
+    double target = req->settings.target_duration_s;
+    double max_s = req->audio_duration_s > 0 ? req->audio_duration_s
+                   : target > 0              ? target
+                                             : vs->auto_max_s;
+    hc_fetched f = {0};
+    hc_fetch_opts fo = {.work_dir = work_dir,
+                        .base_dir = req->base_dir,
+                        .allow_local = opts->allow_local,
+                        .max_bytes = (size_t)512 << 20};
+    const char *url = req->audio_url, *label = "audio.url";
+    hc_err e = {0};
+    int rc = hc_fetch_many(&url, &label, 1, &fo, &f, &e);
+    if (rc == 0) rc = hc_audio_decode(f.path, "audio.url", req->audio_start_s, max_s, music, &e);
+    hc_fetched_fini(&f);
+    if (rc == HC_ETOOBIG || rc == HC_EINVAL) return hc_err_set(err, rc, "%s", e.msg);
+    if (rc != 0) {
+        hc_strlist_add(warnings, "%s; the video is silent", e.msg);
+        return 0;
+    }
+    rc = hc_beats_analyze(music, beats, &e);
+    if (rc != 0) {
+        hc_strlist_add(warnings, "audio: beat analysis failed (%s); cuts follow the vibe's pace",
+                       e.msg);
+        hc_beats_fini(beats);
+        memset(beats, 0, sizeof *beats);
+    }
+    /* The segment loops to fill the video: so do its beats. */
+    double music_s = (double)music->frames / HC_AUDIO_RATE,
+           need = target > 0 ? target : vs->auto_max_s;
+    if (beats->n > 0 && music_s > 0 && music_s < need) {
+        int loops = (int)ceil(need / music_s), n = beats->n;
+        double *t = hc_xcalloc((size_t)n * (size_t)loops, sizeof *t);
+        for (int l = 0; l < loops; l++)
+            for (int i = 0; i < n; i++)
+                t[l * n + i] = beats->times[i] + l * music_s;
+        free(beats->times);
+        beats->times = t;
+        beats->n = n * loops;
+    }
+    report(opts, "analyzing", 1, 1, -1);
+    return 0;
+}
+
 int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_result *result,
                   hc_err *err) {
     int64_t t_start = hc_now_us();
@@ -288,6 +359,8 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
     hc_fetched *files = NULL;
     hc_image_info *info = NULL;
     hc_encoder *enc = NULL;
+    hc_audio music = {0};
+    hc_beats beats = {0};
     pipe_state ps = {0};
     pthread_t prep_t[PREP_THREADS], comp_t[MAX_COMPOSE_THREADS];
     prep_arg prep_args[PREP_THREADS];
@@ -296,17 +369,9 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
     bool own_work_dir = false, mu_init = false;
     int rc = hc_media_init(err);
     if (rc == 0) rc = hc_render_validate(req, err);
-    if (rc == 0) rc = hc_plan_build(req, &plan, err);
     if (rc != 0) goto done;
     for (int i = 0; i < req->warnings.n; i++)
         hc_strlist_add(&result->warnings, "%s", req->warnings.v[i]);
-    for (int i = 0; i < plan->warnings.n; i++)
-        hc_strlist_add(&result->warnings, "%s", plan->warnings.v[i]);
-    result->width = plan->width;
-    result->height = plan->height;
-    result->fps = plan->fps;
-    result->frames = plan->n_frames;
-    result->duration_s = plan->duration_s;
 
     if (opts->work_dir) {
         snprintf(work_dir, sizeof work_dir, "%s", opts->work_dir);
@@ -326,6 +391,28 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
     if (rc != 0) goto done;
     HC_INFO("render", "fetched and checked %d image(s) in %.0f ms", req->n_images,
             (hc_now_us() - t_fetch) / 1000.0);
+
+    /* Music, then the timeline (cuts on its beats) and the soundtrack. */
+    if (req->has_audio &&
+        (rc = prepare_audio(req, opts, work_dir, &music, &beats, &result->warnings, err)) != 0)
+        goto done;
+    rc = hc_plan_build_music(req, &beats, (double)music.frames / HC_AUDIO_RATE, &plan, err);
+    if (rc != 0) goto done;
+    for (int i = 0; i < plan->warnings.n; i++)
+        hc_strlist_add(&result->warnings, "%s", plan->warnings.v[i]);
+    result->width = plan->width;
+    result->height = plan->height;
+    result->fps = plan->fps;
+    result->frames = plan->n_frames;
+    result->duration_s = plan->duration_s;
+    result->bpm = beats.bpm;
+    result->n_cuts = plan->n_clips - 1;
+    result->cuts_s = hc_xcalloc((size_t)plan->n_clips, sizeof *result->cuts_s);
+    for (int k = 1; k < plan->n_clips; k++)
+        result->cuts_s[k - 1] = (double)plan->clips[k].own_start / plan->fps;
+    if (music.frames > 0 &&
+        (rc = hc_audio_soundtrack(&music, plan->duration_s, &ps.track, err)) != 0)
+        goto done;
 
     /* Captions: built before any frame, so a font problem fails early. */
     const hc_name_list *anim =
@@ -355,6 +442,7 @@ int hc_render_run(const hc_request *req, const hc_render_opts *opts, hc_render_r
         .fps = plan->fps,
         .quality = (hc_enc_quality)req->settings.quality,
         .codec = choice.codec,
+        .audio = ps.track.frames > 0,
         .path = out_tmp,
     };
     rc = hc_encoder_open(&eo, &enc, err);
@@ -447,11 +535,19 @@ done:
     free(info);
     if (own_work_dir) remove_tree(work_dir);
     hc_captions_free(ps.captions);
+    hc_audio_fini(&ps.track);
+    hc_audio_fini(&music);
+    hc_beats_fini(&beats);
+    hc_audio_fini(&music);
+    hc_beats_fini(&beats);
     hc_plan_free(plan);
     result->render_s = (hc_now_us() - t_start) / 1e6;
     return rc;
 }
 
 void hc_render_result_fini(hc_render_result *r) {
-    if (r) hc_strlist_fini(&r->warnings);
+    if (!r) return;
+    hc_strlist_fini(&r->warnings);
+    free(r->cuts_s);
+    r->cuts_s = NULL;
 }

@@ -48,13 +48,49 @@ static void add_fx_spec(hc_plan *plan, hc_clip *c, const char *spec) {
     }
 }
 
-/* Parts of a request this build does not render yet are reported. */
-static void warn_unbuilt(const hc_request *req, hc_strlist *w) {
-    if (req->has_audio)
-        hc_strlist_add(w, "audio: music is not mixed yet (audio pending); the video is silent");
+/* Beats per image: k in 1..4 so k beats last 1.0-1.5 s (the middle
+ * preferred), or as near cut_duration as possible when it is given. */
+static int beats_per_clip(double beat_s, double cut_s) {
+    int best = 1;
+    double best_cost = 1e9;
+    for (int k = 1; k <= 4; k++) {
+        double len = k * beat_s;
+        double cost = cut_s > 0   ? fabs(len - cut_s)
+                      : len < 1.0 ? 1.0 - len
+                      : len > 1.5 ? len - 1.5
+                                  : fabs(len - 1.25) * 0.01;
+        if (cost < best_cost) best_cost = cost, best = k;
+    }
+    return best;
+}
+
+/* Clip boundaries on beats: frame numbers of every k-th beat, skipping cuts
+ * in the first 0.3 s and any that would leave a last clip shorter than half
+ * the others. Returns the number of clips; *bound gets n + 1 entries. */
+static long beat_bounds(const hc_plan *plan, const hc_beats *b, double cut_s, int64_t **bound) {
+    double beat_s = 60.0 / b->bpm, end_s = plan->duration_s;
+    int k = beats_per_clip(beat_s, cut_s);
+    int64_t *bd = hc_xcalloc((size_t)b->n / (size_t)k + 2, sizeof *bd);
+    long n = 0;
+    bd[0] = 0;
+    for (int i = k - 1; i < b->n; i += k) {
+        double t = b->times[i];
+        if (t < 0.3 || t > end_s - 0.5 * k * beat_s) continue;
+        int64_t f = llround(t * plan->fps);
+        if (f <= bd[n] || f >= plan->n_frames) continue;
+        bd[++n] = f;
+    }
+    bd[++n] = plan->n_frames;
+    *bound = bd;
+    return n;
 }
 
 int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err) {
+    return hc_plan_build_music(req, NULL, 0, out, err);
+}
+
+int hc_plan_build_music(const hc_request *req, const hc_beats *beats, double music_s, hc_plan **out,
+                        hc_err *err) {
     *out = NULL;
     if (req->n_images < 1)
         return hc_err_set(err, HC_EINVAL, "images: must contain at least one image");
@@ -75,22 +111,36 @@ int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err) {
     }
     double target =
         s->target_duration_s > 0 ? s->target_duration_s : (vs->auto_min_s + vs->auto_max_s) / 2;
+    if (s->target_duration_s <= 0 && music_s > 0)
+        target = music_s < vs->auto_max_s ? music_s : vs->auto_max_s;
     plan->pace_s = s->cut_duration_s > 0 ? s->cut_duration_s : vs->pace_s;
     plan->n_frames = llround(target * plan->fps);
     if (plan->n_frames < 1) plan->n_frames = 1;
     plan->duration_s = (double)plan->n_frames / plan->fps;
-    long n = lround(target / plan->pace_s);
-    if (n < 1) n = 1;
-    if (n > plan->n_frames) n = (long)plan->n_frames;
+    bool on_beat = beats && beats->bpm > 0 && beats->n > 1;
+    int64_t *bound = NULL;
+    long n;
+    if (on_beat) {
+        n = beat_bounds(plan, beats, s->cut_duration_s, &bound);
+        plan->beats_per_clip = beats_per_clip(60.0 / beats->bpm, s->cut_duration_s);
+        plan->pace_s = plan->duration_s / (double)n;
+        plan->n_beats = beats->n;
+        plan->beats_s = hc_xcalloc((size_t)beats->n, sizeof *plan->beats_s);
+        memcpy(plan->beats_s, beats->times, sizeof *plan->beats_s * (size_t)beats->n);
+    } else {
+        n = lround(target / plan->pace_s);
+        if (n < 1) n = 1;
+        if (n > plan->n_frames) n = (long)plan->n_frames;
+        bound = hc_xcalloc((size_t)n + 1, sizeof *bound);
+        for (long k = 0; k <= n; k++)
+            bound[k] = (int64_t)((double)k * (double)plan->n_frames / (double)n + 0.5);
+    }
     plan->n_clips = (int)n;
     plan->clips = hc_xcalloc((size_t)n, sizeof *plan->clips);
 
     bool use_ai = s->use_ai_effects;
     const hc_name_list *ait = &s->ai_transitions, *aim = &s->ai_motions;
-    int64_t *bound = hc_xcalloc((size_t)n + 1, sizeof *bound),
-            *ts = hc_xcalloc((size_t)n + 1, sizeof *ts);
-    for (long k = 0; k <= n; k++)
-        bound[k] = (int64_t)((double)k * (double)plan->n_frames / (double)n + 0.5);
+    int64_t *ts = hc_xcalloc((size_t)n + 1, sizeof *ts);
     for (long k = 0; k < n; k++) {
         hc_clip *c = &plan->clips[k];
         c->image = (int)(k % req->n_images);
@@ -143,7 +193,6 @@ int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err) {
     }
     free(bound);
     free(ts);
-    warn_unbuilt(req, &plan->warnings);
     *out = plan;
     return 0;
 }
@@ -151,6 +200,7 @@ int hc_plan_build(const hc_request *req, hc_plan **out, hc_err *err) {
 void hc_plan_free(hc_plan *plan) {
     if (!plan) return;
     free(plan->clips);
+    free(plan->beats_s);
     hc_strlist_fini(&plan->warnings);
     free(plan);
 }

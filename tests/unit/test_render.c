@@ -389,3 +389,64 @@ HC_TEST(render_validate_names_filters_overlays_animations) {
     CHECK(hc_render_validate(req, &err) == HC_EINVAL && strstr(err.msg, "filters[1]"));
     hc_request_free(req);
 }
+
+/* With music, every cut lands on a beat (within a frame), 1-4 beats per
+ * image preferring 1.0-1.5 s, the video still lasts exactly the target,
+ * and images loop to fill it. */
+HC_TEST(render_plan_cuts_on_beats) {
+    static const double bpms[] = {74, 82, 120, 144};
+    static const int fps[] = {24, 30, 60};
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 3; j++) {
+            hc_beats b = {.bpm = bpms[i]};
+            double beat_s = 60 / bpms[i], first = 0.137;
+            b.n = (int)((20 - first) / beat_s) + 1;
+            b.times = calloc((size_t)b.n, sizeof *b.times);
+            for (int k = 0; k < b.n; k++)
+                b.times[k] = first + k * beat_s;
+            char json[256];
+            snprintf(json, sizeof json,
+                     "{" IMG3 ",\"settings\":{\"vibe\":\"Pop\",\"fps\":%d,\"target_duration\":15}}",
+                     fps[j]);
+            hc_request *req = hc_test_request(json);
+            CHECK(req);
+            hc_plan *plan = NULL;
+            CHECK(hc_plan_build_music(req, &b, 20, &plan, NULL) == 0);
+            CHECK(plan->n_frames == 15 * fps[j]);
+            CHECK(plan->beats_per_clip >= 1 && plan->beats_per_clip <= 4);
+            double per = plan->beats_per_clip * beat_s;
+            CHECKF((per >= 1.0 - 1e-9 && per <= 1.5 + 1e-9) ||
+                       (bpms[i] == 74 && per > 1.5 && per < 1.7),
+                   "%g BPM: %d beats = %.2f s per image", bpms[i], plan->beats_per_clip, per);
+            CHECK(plan->n_clips > 3 && plan->clips[3].image == 0);
+            for (int c = 1; c < plan->n_clips; c++) {
+                double t = (double)plan->clips[c].own_start / fps[j], best = 1e9;
+                for (int k = 0; k < b.n; k++)
+                    best = fabs(b.times[k] - t) < best ? fabs(b.times[k] - t) : best;
+                CHECKF(best <= 1.0 / fps[j] + 1e-9,
+                       "%g BPM @%d: cut %d at %.3f s is %.3f s off a beat", bpms[i], fps[j], c, t,
+                       best);
+            }
+            hc_plan_free(plan);
+            hc_request_free(req);
+            free(b.times);
+        }
+    }
+}
+
+HC_TEST(render_plan_music_sets_auto_duration) {
+    hc_beats b = {.bpm = 120, .n = 2};
+    double t[2] = {0.5, 1.0};
+    b.times = t;
+    hc_request *req = hc_test_request("{" IMG3 ",\"settings\":{\"vibe\":\"Pop\"}}");
+    CHECK(req);
+    hc_plan *plan = NULL;
+    CHECK(hc_plan_build_music(req, &b, 12.5, &plan, NULL) ==
+          0); /* music shorter than Pop's 20 s max */
+    CHECK(plan->n_frames == 375);
+    hc_plan_free(plan);
+    CHECK(hc_plan_build_music(req, &b, 95, &plan, NULL) == 0); /* capped by the vibe's maximum */
+    CHECK(plan->n_frames == 600);
+    hc_plan_free(plan);
+    hc_request_free(req);
+}
