@@ -20,6 +20,8 @@
 #   f  ours with a 60 s target (memory must stay flat)
 #   g  ours, the heaviest vibe: Dreamy (swirl, float, bright grade, soft blur, glow, light leak)
 #      plus three caption lines (the style library's target: <= 1.3 x (a))
+#   h  ours, the reference job with music: a 30 s drum track at 120 BPM (MP3, made by ffmpeg);
+#      decode, beat analysis, cuts on the beat, mixing, AAC (the music target: <= 1.10 x (c))
 # Each case runs under /usr/bin/time -f "%e %M %U %S" (wall seconds, peak RSS KiB, and CPU seconds,
 # which a busy machine disturbs less than wall time). Needs ffmpeg, ffprobe, GNU time, vips and about
 # 1.4 GB free in /dev/shm. Prints a markdown table and appends it to RESULTS.
@@ -48,6 +50,7 @@ LIMIT_RSS_BIG_MB=30              # (e) RSS <= (c) RSS + 30 MB
 LIMIT_RSS_LONG_MB=5              # (f) RSS <= (c) RSS + noise
 LIMIT_FPS=300                    # (d) frames/s >= 300
 LIMIT_DREAMY_VS_ENCODE=1.3       # (g) wall <= 1.3 x (a)
+LIMIT_MUSIC_VS_SILENT=1.10       # (h) wall <= 1.10 x (c)
 X264_ARGS=(-c:v libx264 -preset veryfast -crf "$CRF" -profile:v high -pix_fmt yuv420p -movflags +faststart)
 
 # ---- preflight --------------------------------------------------------------------------------
@@ -126,6 +129,12 @@ sed -e 's/"vibe": "Minimal", "effect_preset": "crossfade",/"vibe": "Dreamy",/' \
     -e 's/"job_id": "bench-reference",/"job_id": "bench-dreamy", "script": {"lines": [{"text": "안녕하세요, 여름", "timing": 0.5, "duration": 4}, {"text": "Golden hour by the sea", "timing": 5.5, "duration": 4}, {"text": "See you tomorrow 🌊", "timing": 10.5, "duration": 4}]},/' \
     "$WORK/ref.json" >"$WORK/dreamy.json"
 grep -q '"Dreamy"' "$WORK/dreamy.json" || die "could not make the Dreamy spec"
+# (h): the reference job with music.
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i "aevalsrc='0.4*sin(2*PI*60*t)*exp(-16*mod(t,0.5))+0.1*sin(2*PI*3000*t)*exp(-80*mod(t+0.25,0.5))|0.4*sin(2*PI*60*t)*exp(-16*mod(t,0.5))+0.1*sin(2*PI*2500*t)*exp(-80*mod(t+0.25,0.5))':s=44100:d=30" \
+    "$WORK/drums.mp3" || die "could not make the drum track"
+sed -e "s|\"job_id\": \"bench-reference\",|\"job_id\": \"bench-music\", \"audio\": {\"url\": \"$WORK/drums.mp3\"},|" \
+    "$WORK/ref.json" >"$WORK/music.json"
+grep -q 'drums.mp3' "$WORK/music.json" || die "could not make the music spec"
 
 # The DIY command (b): per photo scale/crop to the frame, zoompan for d frames (zooming in or out,
 # drifting left, right or not at all), then an xfade chain. The clips overlap by the fade, so they
@@ -172,7 +181,7 @@ ffmpeg -hide_banner -loglevel error -y -i "$WORK/ref.mp4" -f rawvideo -pix_fmt y
 [[ $(stat -c %s "$RAW") == "$RAW_BYTES" ]] || die "$RAW: $(stat -c %s "$RAW") bytes, want $RAW_BYTES"
 
 # ---- cases ------------------------------------------------------------------------------------
-CASES=(a b c d e f g)
+CASES=(a b c d e f g h)
 declare -A DESC=(
     [a]="encode-only limit: ffmpeg libx264 from raw yuv420p in /dev/shm"
     [b]="DIY: one ffmpeg command, zoompan + xfade"
@@ -181,6 +190,7 @@ declare -A DESC=(
     [e]="ours, photos upscaled to ${BIG_W}x$BIG_H"
     [f]="ours, ${LONG_S} s version"
     [g]="ours, Dreamy vibe (swirl, float, grade, blur, glow, light leak) + 3 captions"
+    [h]="ours, reference job with music (decode, beats, cuts on the beat, mix, AAC)"
 )
 declare -A WALL=() RSS=() CPU=()
 
@@ -197,13 +207,14 @@ run_case() {
     e) cmd=("$HC_BIN" render "$WORK/big.json" -o "$out" --quiet) ;;
     f) cmd=("$HC_BIN" render "$WORK/long.json" -o "$out" --quiet) ;;
     g) cmd=("$HC_BIN" render "$WORK/dreamy.json" -o "$out" --quiet) ;;
+    h) cmd=("$HC_BIN" render "$WORK/music.json" -o "$out" --quiet) ;;
     esac
     if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/$name.time" "${cmd[@]}" >"$WORK/$name.log" 2>&1; then
         tail -5 "$WORK/$name.log" >&2
         die "case $name failed: ${cmd[*]:0:4} ..."
     fi
     case $name in
-    a | c | e | g) check_video "$out" "$FRAMES" 0 ;;
+    a | c | e | g | h) check_video "$out" "$FRAMES" 0 ;;
     b) check_video "$out" "$FRAMES" 1 ;;
     f) check_video "$out" $((LONG_S * FPS)) 0 ;;
     esac
@@ -255,6 +266,8 @@ targets=$(
     echo "| (d) compositing frames/s | $fps_d | >= $LIMIT_FPS | $(passfail "$fps_d >= $LIMIT_FPS") |"
     echo "| (g) Dreamy + captions vs encode-only (a) | $(calc %.2f "${MW[g]} / ${MW[a]}") x |" \
         "<= $LIMIT_DREAMY_VS_ENCODE x | $(passfail "${MW[g]} <= $LIMIT_DREAMY_VS_ENCODE * ${MW[a]}") |"
+    echo "| (h) music vs the same job silent (c) | $(calc %.2f "${MW[h]} / ${MW[c]}") x |" \
+        "<= $LIMIT_MUSIC_VS_SILENT x | $(passfail "${MW[h]} <= $LIMIT_MUSIC_VS_SILENT * ${MW[c]}") |"
 )
 failed=0
 grep -q '| FAIL |' <<<"$targets" && failed=1

@@ -450,3 +450,62 @@ HC_TEST(render_plan_music_sets_auto_duration) {
     hc_plan_free(plan);
     hc_request_free(req);
 }
+
+/* On-beat overlays (Energetic: flash, pulse) fire on the music's beats,
+ * including beats that are not cuts: on flat grey pictures the frame on a
+ * beat is brighter than the frame between beats. */
+HC_TEST(render_beat_effects_follow_the_music) {
+    hc_beats b = {.bpm = 120, .n = 40};
+    b.times = calloc(40, sizeof *b.times);
+    for (int k = 0; k < 40; k++)
+        b.times[k] = 0.25 + k * 0.5;
+    hc_request *req =
+        hc_test_request("{" IMG3 ",\"settings\":{\"vibe\":\"Energetic\",\"resolution\":\"720p\","
+                        "\"aspect_ratio\":\"1:1\",\"fps\":30,\"target_duration\":8}}");
+    CHECK(req);
+    hc_plan *plan = NULL;
+    CHECK(hc_plan_build_music(req, &b, 20, &plan, NULL) == 0);
+    CHECK(plan->beats_per_clip >= 2); /* so some beats fall inside clips */
+    hc_yuv *cv = calloc((size_t)plan->n_clips, sizeof *cv);
+    const hc_yuv **ptr = calloc((size_t)plan->n_clips, sizeof *ptr);
+    for (int c = 0; c < plan->n_clips; c++) {
+        int w, h;
+        hc_plan_canvas_size(plan, c, &w, &h);
+        hc_yuv_alloc(&cv[c], w, h);
+        hc_yuv_fill(&cv[c], 100, 128, 128);
+        ptr[c] = &cv[c];
+    }
+    hc_yuv out;
+    hc_yuv_alloc(&out, plan->width, plan->height);
+    hc_scratch scratch = {0};
+    int checked = 0;
+    for (int k = 2; k < 14; k++) {
+        int64_t on = llround(b.times[k] * 30), mid = llround((b.times[k] + 0.25) * 30);
+        bool cut = false;
+        for (int c = 1; c < plan->n_clips; c++)
+            if (llabs(plan->clips[c].own_start - on) <= 8) cut = true;
+        if (cut) continue; /* a beat inside a clip, away from transitions */
+        double m[2];
+        for (int i = 0; i < 2; i++) {
+            CHECK(hc_compose_frame(plan, i ? mid : on, ptr, &scratch, &out) == 0);
+            double sum = 0;
+            for (int y = 0; y < out.h; y += 4)
+                for (int x = 0; x < out.w; x += 4)
+                    sum += out.plane[0][(size_t)y * out.stride[0] + x];
+            m[i] = sum / ((out.h / 4) * (out.w / 4));
+        }
+        CHECKF(m[0] > m[1] + 5, "beat %d (%.2f s): on-beat mean %.1f vs between beats %.1f", k,
+               b.times[k], m[0], m[1]);
+        checked++;
+    }
+    CHECK(checked >= 2);
+    hc_scratch_fini(&scratch);
+    hc_yuv_fini(&out);
+    for (int c = 0; c < plan->n_clips; c++)
+        hc_yuv_fini(&cv[c]);
+    free(cv);
+    free(ptr);
+    free(b.times);
+    hc_plan_free(plan);
+    hc_request_free(req);
+}
