@@ -229,14 +229,6 @@ static int encode_loop(pipe_state *ps, hc_encoder *enc, const char *poster_tmp, 
                                             until - ps->audio_written, err);
             ps->audio_written = until;
         }
-        if (rc == 0 && ps->track.frames > 0) { /* the audio up to the end of this frame */
-            int64_t until = (f + 1) * HC_AUDIO_RATE / plan->fps;
-            if (until > ps->track.frames) until = ps->track.frames;
-            if (until > ps->audio_written)
-                rc = hc_encoder_write_audio(enc, ps->track.samples + 2 * ps->audio_written,
-                                            until - ps->audio_written, err);
-            ps->audio_written = until;
-        }
         if (rc == 0) rc = hc_encoder_write(enc, ps->ring[slot], f, err);
         if (rc != 0) return rc;
         pthread_mutex_lock(&ps->mu);
@@ -536,8 +528,6 @@ done:
     if (own_work_dir) remove_tree(work_dir);
     hc_captions_free(ps.captions);
     hc_audio_fini(&ps.track);
-    hc_audio_fini(&music);
-    hc_beats_fini(&beats);
     hc_audio_fini(&music);
     hc_beats_fini(&beats);
     hc_plan_free(plan);
