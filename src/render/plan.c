@@ -1,8 +1,10 @@
 /* The planner: turns a request into a timeline. The video lasts exactly
  * round(target * fps) frames; it is cut into n = round(target / pace)
- * equal clips (images loop to fill them); each boundary gets a transition
- * centred on it, overlapping both neighbours, so transitions never shorten
- * the video. Every choice derives from the request and settings.seed. */
+ * equal clips, or with music at every k-th beat (images loop to fill
+ * them); each boundary gets a transition centred on it, overlapping both
+ * neighbours, so transitions never shorten the video. Each clip also gets
+ * its grade and effects. Every choice derives from the request, the music
+ * and settings.seed. */
 #include "render/render_int.h"
 
 #include <math.h>
