@@ -371,6 +371,12 @@ static float soft_limit(float x) {
     return x < 0 ? -y : y;
 }
 
+int64_t hc_audio_loop_period(int64_t music_frames, int64_t out_frames) {
+    int64_t seam = llround(SEAM_S * HC_AUDIO_RATE);
+    if (music_frames >= out_frames || music_frames <= 2 * seam) seam = 0;
+    return music_frames - seam;
+}
+
 int hc_audio_soundtrack(const hc_audio *music, double duration_s, hc_audio *out, hc_err *err) {
     memset(out, 0, sizeof *out);
     if (!(duration_s > 0) || duration_s > MAX_SOUNDTRACK_S)
@@ -387,10 +393,7 @@ int hc_audio_soundtrack(const hc_audio *music, double duration_s, hc_audio *out,
      * the overlap is crossfaded with equal power (sin/cos), so a seam never
      * jumps. Music too short for a crossfade just repeats. */
     const float *m = music->samples;
-    int64_t len = music->frames;
-    int64_t seam = llround(SEAM_S * HC_AUDIO_RATE);
-    if (len >= n || len <= 2 * seam) seam = 0;
-    int64_t period = len - seam;
+    int64_t period = hc_audio_loop_period(music->frames, n), seam = music->frames - period;
     for (int64_t t = 0; t < n; t++) {
         int64_t k = t / period, i = t % period;
         for (int c = 0; c < 2; c++) {

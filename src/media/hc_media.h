@@ -119,6 +119,11 @@ void hc_audio_fini(hc_audio *a);
  * -14 LUFS integrated (libebur128), exactly round(duration_s * 48000)
  * frames. out: caller frees with hc_audio_fini. */
 int hc_audio_soundtrack(const hc_audio *music, double duration_s, hc_audio *out, hc_err *err);
+/* The period, in sample frames, at which hc_audio_soundtrack repeats
+ * music of music_frames to fill out_frames (each repeat starts at the
+ * previous one's crossfade seam; music_frames when no loop is needed).
+ * What happens at time t of the music happens again at t + k * period. */
+int64_t hc_audio_loop_period(int64_t music_frames, int64_t out_frames);
 /* Integrated loudness in LUFS (libebur128), for tests and analysis. */
 double hc_audio_loudness(const hc_audio *a);
 

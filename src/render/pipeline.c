@@ -326,15 +326,17 @@ static int prepare_audio(const hc_request *req, const hc_render_opts *opts, cons
         hc_beats_fini(beats);
         memset(beats, 0, sizeof *beats);
     }
-    /* The segment loops to fill the video: so do its beats. */
-    double music_s = (double)music->frames / HC_AUDIO_RATE,
-           need = target > 0 ? target : vs->auto_max_s;
-    if (beats->n > 0 && music_s > 0 && music_s < need) {
-        int loops = (int)ceil(need / music_s), n = beats->n;
+    /* The segment loops to fill the video: so do its beats, with the
+     * soundtrack's own loop period (repeats overlap at their seams). */
+    double need = target > 0 ? target : vs->auto_max_s;
+    double period_s =
+        (double)hc_audio_loop_period(music->frames, llround(need * HC_AUDIO_RATE)) / HC_AUDIO_RATE;
+    if (beats->n > 0 && period_s > 0 && period_s < need) {
+        int loops = (int)ceil(need / period_s), n = beats->n;
         double *t = hc_xcalloc((size_t)n * (size_t)loops, sizeof *t);
         for (int l = 0; l < loops; l++)
             for (int i = 0; i < n; i++)
-                t[l * n + i] = beats->times[i] + l * music_s;
+                t[l * n + i] = beats->times[i] + l * period_s;
         free(beats->times);
         beats->times = t;
         beats->n = n * loops;

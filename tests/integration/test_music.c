@@ -120,15 +120,31 @@ HC_TEST_T(music_loudness_fades_and_loop, 180) {
     char quiet[1024], out[1024], json[2048];
     snprintf(quiet, sizeof quiet, "%s/quiet.wav", d);
     snprintf(out, sizeof out, "%s/o.mp4", d);
-    CHECK(make_track(quiet, 120, 0.25, 4.0, 0.03) ==
-          0); /* 4 s of quiet music for 9 s of video: loops */
+    /* 6 s of quiet music for 20 s of video: it loops three times */
+    CHECK(make_track(quiet, 120, 0.25, 6.0, 0.03) == 0);
     snprintf(json, sizeof json,
              "{\"images\":[\"%s/img0.jpg\",\"%s/img1.jpg\"],\"audio\":{\"url\":\"%s\"},"
              "\"settings\":{\"vibe\":\"Pop\",\"resolution\":\"720p\",\"aspect_ratio\":\"1:1\","
-             "\"target_duration\":9,\"quality\":\"draft\"}}",
+             "\"target_duration\":20,\"quality\":\"draft\"}}",
              d, d, quiet);
     char *so = NULL, *se = NULL;
     CHECKF(render_json(json, out, &so, &se) == 0, "%s", se);
+    /* Cuts stay on the beat after every loop seam: each repeat starts 20 ms
+     * (the crossfade) before the previous one ends, so the beats recur every
+     * 5.98 s, not every 6 s (after two loops that is more than a frame). */
+    json_t *res = json_loads(strrchr(so, '{'), 0, NULL);
+    CHECK(res);
+    const double period = 6.0 - 0.020;
+    size_t k, late = 0;
+    json_t *c;
+    json_array_foreach(json_object_get(res, "cuts_s"), k, c) {
+        double t = json_real_value(c), local = fmod(t, period);
+        double off = fabs(local - (0.25 + round((local - 0.25) / 0.5) * 0.5));
+        CHECKF(off <= 1.0 / 30 + 1e-6, "cut at %.3f s is %.3f s off the looped beat", t, off);
+        late += t > 2 * period;
+    }
+    CHECKF(late > 0, "no cut after the second seam: %s", strrchr(so, '{'));
+    json_decref(res);
     free(so);
     free(se);
     char cmd[2048], *txt = NULL;
