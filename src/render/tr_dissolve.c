@@ -26,11 +26,15 @@ static void dissolve(const hc_tr_plane *t) {
     const uint32_t seed = (uint32_t)(t->seed ^ (t->seed >> 32));
     const int shift = t->sub == 1 ? 1 : 0; /* luma pixels to grain coordinates */
     for (int y = 0; y < t->h; y++) {
-        for (int x = 0; x < t->w; x++) {
-            int64_t a =
-                (pos - grain(seed, (uint32_t)x >> shift, (uint32_t)y >> shift)) * 256 / ramp;
-            alpha[x] = (uint16_t)(a < 0 ? 0 : a > 256 ? 256 : a);
-        }
+        /* A luma grain is 2 columns by 2 rows: each threshold is hashed
+         * once, and an odd luma row reuses the alpha row above it. */
+        if (!(shift && (y & 1)))
+            for (int x = 0; x < t->w; x += 1 << shift) {
+                int64_t a =
+                    (pos - grain(seed, (uint32_t)x >> shift, (uint32_t)y >> shift)) * 256 / ramp;
+                alpha[x] = (uint16_t)(a < 0 ? 0 : a > 256 ? 256 : a);
+                if (shift && x + 1 < t->w) alpha[x + 1] = alpha[x];
+            }
         hc_blend_row_mask(tr_dst(t, y), tr_a(t, y), tr_b(t, y), alpha, t->w);
     }
     free(alpha);

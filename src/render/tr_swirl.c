@@ -89,10 +89,10 @@ warp8_avx2(const uint8_t *src, int stride, int32_t sx, int32_t sy, int32_t ddx, 
     _mm_storel_epi64((__m128i *)out, _mm_packus_epi16(w, w));
 }
 
+/* libgcc caches the CPU features: no cache of our own (it would be a data
+ * race between compose threads). */
 static bool have_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-    return cached == 1;
+    return __builtin_cpu_supports("avx2");
 }
 #endif
 

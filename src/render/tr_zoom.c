@@ -26,11 +26,16 @@ static void zoom(const hc_tr_plane *t) {
         free(rb);
         return;
     }
+    /* Outside the middle third only one picture shows: sample just that. */
     for (int y = 0; y < t->h; y++) {
         uint8_t *d = tr_dst(t, y);
-        hc_sampler_row(&sa, y, d);
-        hc_sampler_row(&sb, y, rb);
-        hc_blend_row(d, d, rb, t->w, w);
+        if (w < 256) hc_sampler_row(&sa, y, d);
+        if (w == 256)
+            hc_sampler_row(&sb, y, d);
+        else if (w > 0) {
+            hc_sampler_row(&sb, y, rb);
+            hc_blend_row(d, d, rb, t->w, w);
+        }
     }
     hc_sampler_fini(&sa);
     hc_sampler_fini(&sb);

@@ -192,6 +192,10 @@ void hc_transition_apply(const hc_transition *t, double p, uint64_t seed, const 
     }
 }
 
+static int clampi(int v, int lo, int hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 void hc_disc_row(uint8_t *d, const uint8_t *in, const uint8_t *out, uint8_t out_value, int w,
                  double dy, double cx, double r, double soft) {
     double ri = r - soft / 2, ro = r + soft / 2, dy2 = dy * dy;
@@ -203,15 +207,24 @@ void hc_disc_row(uint8_t *d, const uint8_t *in, const uint8_t *out, uint8_t out_
         return;
     }
     double half_o = sqrt(ro * ro - dy2), half_i = ri > 0 && dy2 < ri * ri ? sqrt(ri * ri - dy2) : 0;
-    int xo0 = (int)floor(cx - half_o), xo1 = (int)ceil(cx + half_o);
-    int xi0 = (int)ceil(cx - half_i), xi1 = (int)floor(cx + half_i);
-    for (int x = 0; x < w; x++) {
-        int o = out ? out[x] : out_value;
-        if (x < xo0 || x >= xo1)
-            d[x] = (uint8_t)o;
-        else if (half_i > 0 && x >= xi0 && x < xi1)
-            d[x] = in[x];
-        else {
+    int xo0 = clampi((int)floor(cx - half_o), 0, w), xo1 = clampi((int)ceil(cx + half_o), xo0, w);
+    int xi0 = xo0, xi1 = xo0; /* the inside span, empty without one */
+    if (half_i > 0) {
+        xi0 = clampi((int)ceil(cx - half_i), xo0, xo1);
+        xi1 = clampi((int)floor(cx + half_i), xi0, xo1);
+    }
+    /* outside | rim | inside | rim | outside: only rim pixels pay for sqrt */
+    if (out) {
+        memcpy(d, out, (size_t)xo0);
+        memcpy(d + xo1, out + xo1, (size_t)(w - xo1));
+    } else {
+        memset(d, out_value, (size_t)xo0);
+        memset(d + xo1, out_value, (size_t)(w - xo1));
+    }
+    memcpy(d + xi0, in + xi0, (size_t)(xi1 - xi0));
+    for (int side = 0; side < 2; side++) { /* the left rim, then the right one */
+        for (int x = side ? xi1 : xo0, end = side ? xo1 : xi0; x < end; x++) {
+            int o = out ? out[x] : out_value;
             double dx = x + 0.5 - cx;
             int wt = hc_edge_weight(r - sqrt(dx * dx + dy2), soft);
             d[x] = (uint8_t)((o * (256 - wt) + in[x] * wt + 128) >> 8);
