@@ -40,7 +40,7 @@
 
 struct hc_encoder {
     bool null_sink; /* codec "null": frames are counted and dropped */
-    int width, height, fps;
+    int width, height;
     char codec[32];
     char *path; /* owned copy of opts->path */
     AVCodecContext *cc;
@@ -49,7 +49,7 @@ struct hc_encoder {
     AVPacket *pkt;
     AVFrame *copy;   /* private input copy, once copy_input is set */
     bool copy_input; /* the encoder was seen keeping input references */
-    bool header_written, finished, failed;
+    bool finished, failed;
     int64_t frames;
     /* AAC track (opts->audio); acc == NULL without one. */
     AVCodecContext *acc;
@@ -340,10 +340,6 @@ static int drain_codec(hc_encoder *enc, AVCodecContext *cc, AVStream *st, hc_err
     }
 }
 
-static int drain(hc_encoder *enc, hc_err *err) {
-    return drain_codec(enc, enc->cc, enc->st, err);
-}
-
 /* The AAC encoder and its stream (after the video stream, so video stays
  * stream 0). */
 static int open_audio(hc_encoder *enc, hc_err *err) {
@@ -398,7 +394,6 @@ int hc_encoder_open(const hc_encoder_opts *opts, hc_encoder **out, hc_err *err) 
     hc_encoder *enc = hc_xcalloc(1, sizeof *enc);
     enc->width = opts->width;
     enc->height = opts->height;
-    enc->fps = opts->fps;
     snprintf(enc->codec, sizeof enc->codec, "%s", opts->codec);
     if (strcmp(opts->codec, "null") == 0) {
         enc->null_sink = true;
@@ -457,7 +452,6 @@ int hc_encoder_open(const hc_encoder_opts *opts, hc_encoder **out, hc_err *err) 
         rc = av_fail(err, code_for_averror(ret, HC_EENCODER), ret, "output %s: header", enc->path);
         goto fail;
     }
-    enc->header_written = true;
     av_dict_free(&mux_opts);
     HC_DEBUG(COMP, "opened %s %dx%d@%d quality %d -> %s", opts->codec, opts->width, opts->height,
              opts->fps, (int)opts->quality, enc->path);
@@ -545,7 +539,7 @@ int hc_encoder_write(hc_encoder *enc, AVFrame *frame, int64_t pts, hc_err *err) 
                      enc->codec, (long long)pts);
         goto fail;
     }
-    if ((rc = drain(enc, err)) < 0) goto fail;
+    if ((rc = drain_codec(enc, enc->cc, enc->st, err)) < 0) goto fail;
     /* libavcodec refs the frame on send and drops the ref once the encoder
      * has taken the picture; libx264 and NVENC copy it at once, so after the
      * drain we hold the only reference again. If an encoder ever keeps one,
@@ -622,7 +616,7 @@ int hc_encoder_finish(hc_encoder *enc, hc_err *err) {
         rc = av_fail(err, HC_EENCODER, ret, "%s: flush", enc->codec);
         goto fail;
     }
-    if ((rc = drain(enc, err)) < 0) goto fail;
+    if ((rc = drain_codec(enc, enc->cc, enc->st, err)) < 0) goto fail;
     if (enc->acc && (rc = finish_audio(enc, err)) < 0) goto fail;
     if ((ret = av_write_trailer(enc->fc)) < 0) {
         rc = av_fail(err, code_for_averror(ret, HC_EIO), ret, "output %s: trailer", enc->path);

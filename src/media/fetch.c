@@ -46,8 +46,6 @@
 #define SNIFF_BYTES        512
 #define STOP_POLL_MS       100
 
-typedef enum { SRC_LOCAL, SRC_HTTP } src_kind;
-
 /* One hc_fetch_many call: shared by its worker threads. */
 typedef struct fetch_job {
     const char *const *urls;
@@ -739,7 +737,6 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
 
     /* Pass 1, in the caller's thread: classify and check everything that
      * needs no network, so a bad request fails before any download. */
-    src_kind *kind = hc_xcalloc((size_t)n, sizeof *kind);
     job.http_idx = hc_xcalloc((size_t)n, sizeof *job.http_idx);
     char label[32], why[sizeof job.err.msg];
     int rc = 0;
@@ -758,7 +755,6 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
                 url_redact(u, shown, sizeof shown);
                 rc = hc_err_set(err, HC_EINVAL, "%s: invalid URL %s", lb, shown);
             } else {
-                kind[i] = SRC_HTTP;
                 job.http_idx[job.n_http++] = i;
             }
         } else if (sl && has_prefix_ci(u, "s3://")) {
@@ -775,7 +771,6 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
                             "%s: local files are not allowed here (use an http(s):// or s3:// URL)",
                             lb);
         } else {
-            kind[i] = SRC_LOCAL;
             int lr = local_path(&job, u, sl != 0, &out[i].path, why, sizeof why);
             if (lr == 0) lr = local_check(out[i].path, &out[i].size_bytes, why, sizeof why);
             if (lr != 0) rc = hc_err_set(err, lr, "%s: %s", lb, why);
@@ -793,8 +788,8 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
             goto done;
         }
     }
-    for (int i = 0; i < n; i++)
-        if (kind[i] == SRC_LOCAL) job_done(&job, i);
+    for (int i = 0; i < n; i++) /* local inputs (the only ones with a path yet) are done */
+        if (out[i].path) job_done(&job, i);
     if (job.n_http == 0) goto done;
 
     /* Pass 2: downloads; the caller's thread is one of the workers. */
@@ -830,7 +825,6 @@ done:
     if (rc != 0)
         for (int i = 0; i < n; i++)
             hc_fetched_fini(&out[i]);
-    free(kind);
     free(job.http_idx);
     return rc;
 }

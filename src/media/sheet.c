@@ -49,7 +49,7 @@ int hc_sheet_write(const hc_yuv *const *tiles, const char *const *labels, int n,
     if (n < 1 || cols < 1) return hc_err_set(err, HC_EINVAL, "contact sheet: nothing to draw");
     int rc = hc_media_init(err);
     if (rc != 0) return rc;
-    VipsImage **cells = calloc((size_t)n, sizeof *cells), *grid = NULL, *sheet = NULL;
+    VipsImage **cells = hc_xcalloc((size_t)n, sizeof *cells), *grid = NULL, *sheet = NULL;
     double bg[3] = {24, 24, 28};
     VipsArrayDouble *bga = vips_array_double_new(bg, 3);
     rc = 0;
