@@ -13,14 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tile size; the two large families use smaller tiles to keep the PNGs small. */
-static int TW = 216, TH = 384;
+/* Tile sizes: the two large families use smaller tiles to keep the PNGs small. */
+enum { TW = 216, TH = 384, SMALL_TW = 144, SMALL_TH = 256 };
 
 typedef struct sheet {
+    int tw, th; /* tile size */
     hc_yuv *tiles;
     char **labels;
     int n, cap;
 } sheet;
+
+static void sheet_free(sheet *s) {
+    for (int i = 0; i < s->n; i++) {
+        hc_yuv_fini(&s->tiles[i]);
+        free(s->labels[i]);
+    }
+    free(s->tiles);
+    free(s->labels);
+    memset(s, 0, sizeof *s);
+}
 
 static hc_yuv *sheet_add(sheet *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static hc_yuv *sheet_add(sheet *s, const char *fmt, ...) {
@@ -37,7 +48,7 @@ static hc_yuv *sheet_add(sheet *s, const char *fmt, ...) {
     va_end(ap);
     s->labels[s->n] = hc_strdup(buf);
     hc_yuv *t = &s->tiles[s->n++];
-    if (hc_yuv_alloc(t, TW, TH) != 0) abort();
+    if (hc_yuv_alloc(t, s->tw, s->th) != 0) abort();
     return t;
 }
 
@@ -54,13 +65,7 @@ static int sheet_save(sheet *s, int cols, const char *title, const char *dir, co
     else
         printf("%s\n", path);
     free(tiles);
-    for (int i = 0; i < s->n; i++) {
-        hc_yuv_fini(&s->tiles[i]);
-        free(s->labels[i]);
-    }
-    free(s->tiles);
-    free(s->labels);
-    memset(s, 0, sizeof *s);
+    sheet_free(s);
     return rc;
 }
 
@@ -80,30 +85,33 @@ static void view(const hc_yuv *canvas, double zoom, hc_yuv *out) {
 }
 
 static int transitions(const char *photos, const char *dir) {
-    TW = 144, TH = 256;
+    sheet s = {.tw = SMALL_TW, .th = SMALL_TH};
     hc_yuv a, b;
-    if (load(photos, "RainDrops.jpg", TW, TH, &a) || load(photos, "Garden.jpg", TW, TH, &b))
+    if (load(photos, "RainDrops.jpg", s.tw, s.th, &a)) return 1;
+    if (load(photos, "Garden.jpg", s.tw, s.th, &b)) {
+        hc_yuv_fini(&a);
         return 1;
-    sheet s = {0};
+    }
     for (int i = 0; hc_transitions[i]; i++)
         for (int q = 1; q <= 3; q++)
             hc_transition_apply(hc_transitions[i], q * 0.25, 7, &a, &b,
                                 sheet_add(&s, "%s %d%%", hc_transitions[i]->name, q * 25));
     hc_yuv_fini(&a);
     hc_yuv_fini(&b);
-    int rc = sheet_save(&s, 9, "Transitions at 25 / 50 / 75 %", dir, "transitions.png");
-    TW = 216, TH = 384;
-    return rc;
+    return sheet_save(&s, 9, "Transitions at 25 / 50 / 75 %", dir, "transitions.png");
 }
 
 static int motions(const char *photos, const char *dir) {
-    TW = 144, TH = 256;
-    sheet s = {0};
+    sheet s = {.tw = SMALL_TW, .th = SMALL_TH};
     for (int i = 0; hc_motions[i]; i++) {
         const hc_motion *m = hc_motions[i];
-        int cw = (int)(TW * m->max_zoom / 2 + 0.5) * 2, ch = (int)(TH * m->max_zoom / 2 + 0.5) * 2;
+        int cw = (int)(s.tw * m->max_zoom / 2 + 0.5) * 2,
+            ch = (int)(s.th * m->max_zoom / 2 + 0.5) * 2;
         hc_yuv c;
-        if (load(photos, "LadyBird.jpg", cw, ch, &c)) return 1;
+        if (load(photos, "LadyBird.jpg", cw, ch, &c)) {
+            sheet_free(&s);
+            return 1;
+        }
         for (int q = 0; q <= 2; q++) {
             hc_motion_params mp = {.t = q / 2.0, .time_s = q * 1.6, .dur_s = 3.2, .seed = 3};
             hc_view v;
@@ -113,16 +121,13 @@ static int motions(const char *photos, const char *dir) {
         }
         hc_yuv_fini(&c);
     }
-    int rc =
-        sheet_save(&s, 9, "Motions at the start, middle and end of a clip", dir, "motions.png");
-    TW = 216, TH = 384;
-    return rc;
+    return sheet_save(&s, 9, "Motions at the start, middle and end of a clip", dir, "motions.png");
 }
 
 static int grades(const char *photos, const char *dir) {
     hc_yuv src;
     if (load(photos, "Garden.jpg", TW, TH, &src)) return 1;
-    sheet s = {0};
+    sheet s = {.tw = TW, .th = TH};
     for (int g = 0; g < HC_GRADE_COUNT; g++) {
         hc_yuv *t = sheet_add(&s, "%s", hc_grade_names[g]);
         hc_yuv_copy(t, &src);
@@ -135,7 +140,7 @@ static int grades(const char *photos, const char *dir) {
 static int overlays(const char *photos, const char *dir) {
     hc_yuv src;
     if (load(photos, "Aqua.jpg", TW, TH, &src)) return 1;
-    sheet s = {0};
+    sheet s = {.tw = TW, .th = TH};
     hc_yuv_copy(sheet_add(&s, "(none)"), &src);
     for (int stage = 0; stage < 2; stage++) {
         const hc_fx *const *list = stage == 0 ? hc_fx_canvas : hc_fx_frame;
@@ -161,7 +166,7 @@ static int overlays(const char *photos, const char *dir) {
 static int captions(const char *photos, const char *dir) {
     hc_yuv src;
     if (load(photos, "Dune.jpg", 540, 960, &src)) return 1;
-    sheet s = {0};
+    sheet s = {.tw = TW, .th = TH};
     int rc = 0;
     for (int st = 0; st < HC_TEXT_COUNT && rc == 0; st++) {
         char json[1024];
@@ -179,7 +184,7 @@ static int captions(const char *photos, const char *dir) {
         if (rc == 0) rc = hc_captions_new(req, 540, 960, 6, st, NULL, &cap, &err);
         for (int line = 0; rc == 0 && line < 2; line++) {
             hc_yuv big;
-            hc_yuv_alloc(&big, 540, 960);
+            if ((rc = hc_yuv_alloc(&big, src.w, src.h)) != 0) break;
             hc_yuv_copy(&big, &src);
             rc = hc_captions_draw(cap, line * 3 + 1.5, &big);
             view(&big, 1,
@@ -194,12 +199,7 @@ static int captions(const char *photos, const char *dir) {
     }
     hc_yuv_fini(&src);
     if (rc != 0) {
-        for (int i = 0; i < s.n; i++) {
-            hc_yuv_fini(&s.tiles[i]);
-            free(s.labels[i]);
-        }
-        free(s.tiles);
-        free(s.labels);
+        sheet_free(&s);
         return 1;
     }
     return sheet_save(&s, 4, "Caption styles (Korean and Latin)", dir, "captions.png");

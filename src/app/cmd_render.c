@@ -21,7 +21,6 @@ typedef struct cli {
     bool json, quiet, tty;
     int64_t t0;
     pthread_mutex_t mu;
-    char last_stage[16];
 } cli;
 
 static atomic_int cancel_flag;
@@ -42,7 +41,7 @@ static void progress(void *ud, const hc_progress *p) {
         else
             printf("null}\n");
         fflush(stdout);
-    } else if (c->tty && !c->quiet) {
+    } else if (c->tty) { /* tty is false under --json and --quiet */
         int width = 30, fill = p->total > 0 ? (int)(width * p->done / p->total) : 0;
         char bar[64];
         for (int i = 0; i < width; i++)
@@ -52,7 +51,6 @@ static void progress(void *ud, const hc_progress *p) {
         if (p->eta_s >= 0) snprintf(eta, sizeof eta, " ETA %4.1fs", p->eta_s);
         fprintf(stderr, "\r%-11s [%s] %lld/%lld%s   ", p->stage, bar, (long long)p->done,
                 (long long)p->total, eta);
-        snprintf(c->last_stage, sizeof c->last_stage, "%s", p->stage);
     }
     pthread_mutex_unlock(&c->mu);
 }

@@ -37,8 +37,8 @@ int main(int argc, char **argv) {
      * them on the heap, so peak memory grows with the length of the video. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     const char *lvl = getenv("HC_LOG_LEVEL");
-    if (lvl && hc_log_level_parse(lvl) >= 0)
-        hc_log_set_level((hc_log_level)hc_log_level_parse(lvl));
+    int level = lvl ? hc_log_level_parse(lvl) : -1;
+    if (level >= 0) hc_log_set_level((hc_log_level)level);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -9,10 +9,11 @@
 hc_log_level hc_log_threshold = HC_LOG_INFO;
 static _Thread_local const char *log_job;
 
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
 int hc_log_level_parse(const char *s) {
-    static const char *names[] = {"debug", "info", "warn", "error", "off"};
     for (int i = 0; s && i < 5; i++)
-        if (strcmp(s, names[i]) == 0) return i;
+        if (strcmp(s, level_names[i]) == 0) return i;
     return -1;
 }
 
@@ -25,7 +26,6 @@ void hc_log_set_job(const char *job_id) {
 }
 
 void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_list ap) {
-    static const char *names[] = {"debug", "info", "warn", "error", "off"};
     char msg[1024], esc[2048], line[4096], ts[40], job[300] = "";
     vsnprintf(msg, sizeof msg, fmt, ap);
     hc_json_escape(esc, sizeof esc, msg);
@@ -37,7 +37,7 @@ void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_lis
     }
     int n = snprintf(line, sizeof line,
                      "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"%s\"%s,\"msg\":\"%s\"}\n", ts,
-                     names[level], comp, job, esc);
+                     level_names[level], comp, job, esc);
     if (n > (int)sizeof line - 1) {
         n = sizeof line - 1;
         line[n - 1] = '\n';
