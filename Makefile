@@ -9,7 +9,8 @@ BUILD   ?= build
 SAN     ?=
 WERROR  ?=
 CC      ?= cc
-PKGS    := libavcodec libavformat libavutil libswscale vips libcurl jansson libass libswresample libebur128 aubio
+PKGS    := libavcodec libavformat libavutil libswscale vips libcurl jansson libass libswresample libebur128 aubio \
+           libmicrohttpd sqlite3 libcrypto
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla -Isrc -Itests -pthread -MMD -MP \
@@ -25,7 +26,7 @@ endif
 
 LIB_SRC  := $(sort $(filter-out src/app/%,$(wildcard src/*/*.c)))
 APP_SRC  := $(sort $(wildcard src/app/*.c))
-TEST_SRC := $(sort $(wildcard tests/*.c tests/unit/*.c tests/golden/*.c tests/integration/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c tests/unit/*.c tests/contract/*.c tests/golden/*.c tests/integration/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)

@@ -10,6 +10,9 @@ for p in "${pkgs[@]}"; do
 done
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
+# The TypeScript client's tests need Node.js (18 or later) with npm. A
+# machine that has them (from any source) keeps its own; else Debian's.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if [ "${1:-}" = "--update" ] || [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
 fi

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- errors --------------------------------------------------------------
  * Fallible functions return 0 or a negative HC_E* code from this one list.
@@ -28,7 +29,9 @@
     X(CANCELED, -9, 1, "canceled")                                                                 \
     X(NOTFOUND, -10, 1, "not found")                                                               \
     X(UNSUPPORTED, -11, 1, "not supported")                                                        \
-    X(INTERNAL, -12, 1, "internal error")
+    X(INTERNAL, -12, 1, "internal error")                                                         \
+    X(EXISTS, -13, 1, "already exists")                                                            \
+    X(CONFLICT, -14, 1, "state conflict")
 
 enum {
     HC_OK = 0,
@@ -126,5 +129,46 @@ void hc_strlist_fini(hc_strlist *l);
 uint64_t hc_rand_next(uint64_t *state);
 /* Uniform double in [0, 1). */
 double hc_rand_unit(uint64_t *state);
+
+/* ---- configuration (DESIGN.md §10) ---------------------------------------
+ * Every setting is an environment variable and a flag of the same meaning;
+ * flags win. The original engine's names are accepted as aliases. Strings
+ * are owned by the config (hc_config_fini frees them); secrets are kept
+ * here but never printed (hc_config_help masks them). */
+typedef struct hc_config {
+    char *listen;            /* HC_LISTEN --listen, "127.0.0.1:8080" */
+    char *data_dir;          /* HC_DATA_DIR --data-dir, "./hydra-data" */
+    char *store;             /* HC_STORE --store, "sqlite:DATA/jobs.db" */
+    char *storage;           /* HC_STORAGE --storage, "file:DATA/outputs" */
+    char *executor;          /* HC_EXECUTOR --executor, "local" */
+    int workers;             /* HC_WORKERS --workers, cores/2 >= 1 */
+    int gpu_slots;           /* HC_GPU_SLOTS --gpu-slots, -1 = 1 if NVENC works, else 0 */
+    char *api_keys;          /* HC_API_KEYS --api-keys, comma-separated (NULL = open) */
+    char *public_url;        /* HC_PUBLIC_URL --public-url, NULL = http://<listen> */
+    char *url_allow;         /* HC_URL_ALLOW --url-allow, hosts/CIDRs (NULL = none) */
+    int max_attempts;        /* HC_MAX_ATTEMPTS --max-attempts, 3 */
+    int job_timeout_s;       /* HC_JOB_TIMEOUT_S --job-timeout, 900 */
+    int shutdown_grace_s;    /* HC_SHUTDOWN_GRACE_S --shutdown-grace, 60 */
+    char *callback_secret;   /* CALLBACK_SECRET (no flag: a secret) */
+    bool callback_secret_in_body; /* HC_CALLBACK_SECRET_IN_BODY --callback-secret-in-body, off */
+    int callback_attempts;   /* HC_CALLBACK_ATTEMPTS --callback-attempts, 6 */
+    int callback_backoff_ms; /* HC_CALLBACK_BACKOFF_MS --callback-backoff-ms, 1000 (doubles) */
+    char *use_nvenc;         /* USE_NVENC (NULL = auto) */
+    char *log_level;         /* HC_LOG_LEVEL --log-level, "info" */
+} hc_config;
+
+/* Fill cfg from the environment, then from flags in argv (--name VALUE or
+ * --name=VALUE; booleans also bare). Arguments that are not config flags
+ * are left in place and their count returned in *rest_argc (argv is
+ * compacted so argv[0..*rest_argc) are the leftovers, in order). Derived
+ * defaults (store, storage, public_url from data_dir/listen) are filled in
+ * last. Returns HC_EINVAL naming the flag or variable on a bad value. */
+int hc_config_load(hc_config *cfg, int argc, char **argv, int *rest_argc, hc_err *err);
+void hc_config_fini(hc_config *cfg);
+/* The settings table: flag, env, current value (secrets masked), meaning. */
+void hc_config_help(FILE *f, const hc_config *cfg);
+/* Is `value` one of the comma-separated keys in list? Constant time in the
+ * candidate's length for each key, so timing does not reveal a prefix. */
+bool hc_config_key_matches(const char *list, const char *value);
 
 #endif

@@ -23,6 +23,8 @@ enum {
     HC_MAX_LINES = 100,
     HC_MAX_LINE_CHARS = 500,      /* characters (code points), not bytes */
     HC_MAX_METADATA_BYTES = 1024, /* serialized compactly */
+    HC_MIN_PRIORITY = -100,       /* "priority": higher runs first, default 0 */
+    HC_MAX_PRIORITY = 100,
 };
 #define HC_MAX_TARGET_DURATION_S 600.0
 
@@ -172,6 +174,8 @@ typedef struct hc_request {
     char *callback_url, *callback_secret;   /* owned or NULL */
     char *metadata_json;                    /* compact JSON text, owned or NULL */
     char *base_dir;                         /* bare paths resolve against it (owned, may be NULL) */
+    int priority;                           /* "priority" (addition): higher first, default 0 */
+    char *canonical_json; /* the body as stored: compact, keys sorted, job_id filled in (owned) */
     hc_strlist warnings;                    /* e.g. unknown fields ignored */
 } hc_request;
 
@@ -186,6 +190,91 @@ typedef struct hc_request_opts {
 int hc_request_parse(const char *body, size_t len, const hc_request_opts *opts, hc_request **out,
                      hc_err *err);
 void hc_request_free(hc_request *req);
+
+/* ---- jobs (DESIGN.md §3) -------------------------------------------------
+ * A job is a request plus its state. Lifecycle:
+ *   queued -> processing -> completed | failed | canceled
+ *   queued -> canceled;  processing -> queued (a dead worker, attempts left)
+ *   failed | canceled -> queued (an explicit retry)
+ * A final state is never overwritten except by an explicit retry. */
+typedef enum {
+    HC_JOB_QUEUED,
+    HC_JOB_PROCESSING,
+    HC_JOB_COMPLETED,
+    HC_JOB_FAILED,
+    HC_JOB_CANCELED,
+    HC_JOB_STATUS_COUNT
+} hc_job_status;
+extern const char *const hc_job_status_names[]; /* "queued", ... "canceled" */
+#define HC_JOB_MASK(st) (1u << (st))
+#define HC_JOB_MASK_FINAL                                                                          \
+    (HC_JOB_MASK(HC_JOB_COMPLETED) | HC_JOB_MASK(HC_JOB_FAILED) | HC_JOB_MASK(HC_JOB_CANCELED))
+bool hc_job_status_final(hc_job_status s);
+
+/* Delivery state of the completion callback (DESIGN.md §9). */
+typedef enum {
+    HC_CB_NONE,      /* no callback_url, or not final yet */
+    HC_CB_PENDING,   /* due at cb_next_us */
+    HC_CB_DELIVERED, /* a 2xx was received */
+    HC_CB_GAVE_UP,   /* every attempt failed */
+} hc_cb_state;
+
+/* One job as stored. Strings are owned (hc_job_fini frees them); NULL or ""
+ * when unset. Times are Unix microseconds, 0 when unset. */
+typedef struct hc_job {
+    char job_id[HC_MAX_JOB_ID_LEN + 1];
+    hc_job_status status;
+    int progress;           /* 0..100, from frames encoded */
+    char current_step[16];  /* "", downloading, analyzing, rendering, uploading, finalizing */
+    int64_t frames_done, frames_total;
+    char *request;          /* hc_request.canonical_json */
+    char request_sha256[65]; /* hex SHA-256 of request: equal bodies, equal hashes */
+    int priority;           /* higher first; FIFO (seq) within a priority */
+    hc_hardware hardware;   /* settings.hardware, for dispatch */
+    int64_t seq;            /* insertion order, set by the store on create */
+    char *output_url, *poster_url; /* plain URLs (readers sign them if needed) */
+    char *output_key;       /* storage key of the MP4, e.g. "renders/test-001.mp4" */
+    char error_code[24];    /* hc_errname of the failure, "" when none */
+    char *error_message;
+    char batch_job_id[128]; /* the executor's id (local: "local-<pid>") */
+    int64_t created_us, started_us, finished_us, updated_us;
+    double duration_s, render_s;
+    char encoder[32];         /* "libx264", "h264_nvenc" */
+    char *encoder_reason;     /* why that encoder */
+    int attempts;             /* tries started so far */
+    char *metadata;           /* compact JSON object text, echoed back */
+    char *warnings;           /* JSON array text of render warnings, or NULL */
+    hc_cb_state cb_state;
+    int cb_attempts;
+    int64_t cb_next_us;
+    char cb_delivery[40];     /* X-Hydra-Delivery id, the same across retries */
+    char *cb_last_error;      /* why the last delivery attempt failed */
+} hc_job;
+
+/* Free the strings of job and zero it; hc_job_fini on a zeroed job is a no-op. */
+void hc_job_fini(hc_job *job);
+/* Deep copy src into dst (dst is overwritten, not finied first). */
+void hc_job_copy(hc_job *dst, const hc_job *src);
+/* A queued job for a parsed request: id, request text and hash, priority,
+ * hardware, metadata and output_key (output.s3_key, else
+ * "renders/<job_id>.mp4"), created_us = now. */
+void hc_job_from_request(hc_job *job, const hc_request *req);
+/* Set a string field: free the old value, store a copy of s (NULL ok). */
+void hc_job_set_str(char **field, const char *s);
+/* Record a failure: status failed, error code name and message, finished_us. */
+void hc_job_set_error(hc_job *job, int code, const char *msg);
+
+/* The status JSON of DESIGN.md §3 (caller frees with free()). output_url
+ * and poster_url are replaced by the given values when not NULL (signed
+ * URLs). Never contains the request, the callback URL or secret. */
+char *hc_job_status_json(const hc_job *job, const char *output_url, const char *poster_url);
+/* The callback body of DESIGN.md §9 (caller frees with free()); with
+ * secret non-NULL it also carries "secret" (the original engine's receivers). */
+char *hc_job_callback_json(const hc_job *job, const char *secret);
+/* Hex SHA-256 of len bytes into hex[65]. */
+void hc_sha256_hex(const void *data, size_t len, char hex[65]);
+/* Hex HMAC-SHA256 of msg under key into hex[65]. */
+void hc_hmac_sha256_hex(const char *key, const void *msg, size_t len, char hex[65]);
 
 /* Output frame size for an aspect ratio and resolution (DESIGN.md §2). */
 void hc_output_size(hc_aspect aspect, hc_resolution res, int *w, int *h);

@@ -113,6 +113,7 @@ void hc_request_free(hc_request *req) {
     free(req->callback_url);
     free(req->callback_secret);
     free(req->metadata_json);
+    free(req->canonical_json);
     free(req->base_dir);
     hc_strlist_fini(&req->warnings);
     free(req);
@@ -1013,6 +1014,19 @@ static int parse_metadata(parse_ctx *c, json_t *root) {
     return 0;
 }
 
+static int parse_priority(parse_ctx *c, json_t *root) {
+    json_t *v = field(root, "priority");
+    if (!v || json_is_null(v)) return 0;
+    long long p;
+    int rc = get_integer(c, v, "priority", &p);
+    if (rc) return rc;
+    if (p < HC_MIN_PRIORITY || p > HC_MAX_PRIORITY)
+        return hc_err_set(c->err, HC_EINVAL, "priority: must be between %d and %d (got %lld)",
+                          HC_MIN_PRIORITY, HC_MAX_PRIORITY, p);
+    c->req->priority = (int)p;
+    return 0;
+}
+
 /* FNV-1a 64 of the job id: the seed when settings.seed is absent. */
 static uint64_t fnv1a64(const char *s) {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -1036,7 +1050,7 @@ int hc_request_parse(const char *body, size_t len, const hc_request_opts *opts, 
     static const hc_request_opts no_opts = {false, NULL};
     static const char *const keys[] = {"job_id",   "images", "audio",        "script",
                                        "settings", "output", "callback_url", "callback_secret",
-                                       "metadata", NULL};
+                                       "metadata", "priority", NULL};
     json_t *root = NULL;
     hc_request *req = NULL;
     int rc = 0;
@@ -1089,11 +1103,22 @@ int hc_request_parse(const char *body, size_t len, const hc_request_opts *opts, 
     if ((rc = parse_job_id(&c, root)) || (rc = parse_images(&c, root)) ||
         (rc = parse_audio(&c, root)) || (rc = parse_script(&c, root)) ||
         (rc = parse_settings(&c, root)) || (rc = parse_output(&c, root)) ||
-        (rc = parse_callback(&c, root)) || (rc = parse_metadata(&c, root)))
+        (rc = parse_callback(&c, root)) || (rc = parse_metadata(&c, root)) ||
+        (rc = parse_priority(&c, root)))
         goto done;
     warn_unknown(&c, root, "", keys);
     if (!st->has_seed) st->seed = fnv1a64(req->job_id);
     if (c.opts->base_dir) req->base_dir = hc_strdup(c.opts->base_dir);
+    /* The stored form: the body as parsed, with a generated job_id written
+     * in, keys sorted, so equal requests have equal text. */
+    if (req->job_id_generated) json_object_set_new(root, "job_id", json_string(req->job_id));
+    char *canon = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!canon) {
+        rc = hc_err_set(err, HC_ENOMEM, "request body: out of memory while serializing");
+        goto done;
+    }
+    req->canonical_json = hc_strdup(canon);
+    free(canon);
     *out = req;
     req = NULL;
 
