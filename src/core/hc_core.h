@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 /* ---- errors --------------------------------------------------------------
  * Fallible functions return 0 or a negative HC_E* code from this one list.
@@ -137,14 +138,14 @@ double hc_rand_unit(uint64_t *state);
  * here but never printed (hc_config_help masks them). */
 typedef struct hc_config {
     char *listen;            /* HC_LISTEN --listen, "127.0.0.1:8080" */
-    char *data_dir;          /* HC_DATA_DIR --data-dir, "./hydra-data" */
+    char *data_dir;          /* HC_DATA_DIR --data-dir, "./hydra-data", made absolute */
     char *store;             /* HC_STORE --store, "sqlite:DATA/jobs.db" */
     char *storage;           /* HC_STORAGE --storage, "file:DATA/outputs" */
     char *executor;          /* HC_EXECUTOR --executor, "local" */
-    int workers;             /* HC_WORKERS --workers, cores/2 >= 1 */
+    int workers;             /* HC_WORKERS --workers, cores/2 >= 1 (0 = accept, run nothing) */
     int gpu_slots;           /* HC_GPU_SLOTS --gpu-slots, -1 = 1 if NVENC works, else 0 */
     char *api_keys;          /* HC_API_KEYS --api-keys, comma-separated (NULL = open) */
-    char *public_url;        /* HC_PUBLIC_URL --public-url, NULL = http://<listen> */
+    char *public_url;        /* HC_PUBLIC_URL --public-url, NULL = the bound http://HOST:PORT */
     char *url_allow;         /* HC_URL_ALLOW --url-allow, hosts/CIDRs (NULL = none) */
     int max_attempts;        /* HC_MAX_ATTEMPTS --max-attempts, 3 */
     int job_timeout_s;       /* HC_JOB_TIMEOUT_S --job-timeout, 900 */
@@ -165,10 +166,39 @@ typedef struct hc_config {
  * last. Returns HC_EINVAL naming the flag or variable on a bad value. */
 int hc_config_load(hc_config *cfg, int argc, char **argv, int *rest_argc, hc_err *err);
 void hc_config_fini(hc_config *cfg);
+/* Put every setting into the environment under its contract name, so child
+ * processes (workers) see the same configuration. */
+int hc_config_export(const hc_config *cfg);
 /* The settings table: flag, env, current value (secrets masked), meaning. */
 void hc_config_help(FILE *f, const hc_config *cfg);
 /* Is `value` one of the comma-separated keys in list? Constant time in the
  * candidate's length for each key, so timing does not reveal a prefix. */
 bool hc_config_key_matches(const char *list, const char *value);
+
+/* ---- private-address guard (DESIGN.md §10 HC_URL_ALLOW) -------------------
+ * Server-side outgoing connections (image, audio, callback URLs given by
+ * API clients) must not reach the server's own network: loopback,
+ * private (RFC 1918), shared/CGNAT (100.64/10), link-local (169.254/16,
+ * where cloud metadata lives), unspecified, multicast, reserved and
+ * documentation ranges, and their IPv6 equivalents (::1, fc00::/7,
+ * fe80::/10, fec0::/10, ff00::/8, IPv4-mapped/NAT64/6to4 forms judged by
+ * the IPv4 address inside) are refused unless the URL's host or the
+ * address is on the allow list: comma-separated hostnames (exact, case-
+ * insensitive; ".example.com" or "*.example.com" also matches its
+ * subdomains), IP addresses or CIDRs ("127.0.0.1, 10.0.0.0/8, minio").
+ * The check is made on the resolved address at connect time, so it also
+ * covers redirects and DNS rebinding. */
+
+/* The class of a refused address ("loopback", "private", "link-local",
+ * "shared (CGNAT)", "unspecified", "multicast", "reserved"), or NULL for a
+ * public address (or a family other than IPv4/IPv6). */
+const char *hc_url_guard_class(const struct sockaddr *sa);
+/* May a connection to sa, resolved for host (the URL's host name or
+ * literal, may be NULL), be made under allow (NULL = nothing allowed)?
+ * When not, why (may be NULL) receives "address 10.0.0.5 is private". */
+bool hc_url_guard_allows(const struct sockaddr *sa, const char *host, const char *allow, char *why,
+                         size_t why_len);
+/* Check an allow list's syntax: HC_EINVAL naming the bad entry. */
+int hc_url_allow_check(const char *allow, hc_err *err);
 
 #endif

@@ -21,13 +21,20 @@
  *    download as it lands), serialised so n_done rises 1..n.
  *  - hc_fetched_fini removes a downloaded temp file; local files are never
  *    touched.
- *  - All state is per call, so calls from several threads do not interact. */
+ *  - All state is per call, so calls from several threads do not interact
+ *    (the process-wide guard default is set once, before any fetch).
+ *  - With the private-address guard on, every connection (first hop,
+ *    redirects, each resolved address) is checked in libcurl's
+ *    open-socket callback; a refusal is final (HC_EINVAL), never retried. */
 #include "media/hc_media.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,7 +60,9 @@ typedef struct fetch_job {
     int n;
     hc_fetch_opts o; /* with defaults filled in */
     hc_fetched *out;
-    int *http_idx; /* ascending indices of http(s) inputs */
+    bool guard;        /* private-address guard on (opts or process default) */
+    const char *allow; /* its allow list */
+    int *http_idx;     /* ascending indices of http(s) inputs */
     int n_http;
 
     pthread_mutex_t lock;  /* guards next, err; fail_index writes */
@@ -90,6 +99,7 @@ typedef struct transfer {
     bool sniffed;
     abort_reason why;
     int io_errno;
+    hc_url_guard guard; /* used when the job's guard is on */
 } transfer;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -162,7 +172,19 @@ static void format_cap(size_t cap, char *buf, size_t len) {
 }
 
 /* Record the failure of input index (kept if it is the lowest so far) and
- * wake sleeping workers so those above it stop. */
+ * wake sleeping workers so those above it stop. msg is the whole message. */
+static void job_fail_msg(fetch_job *job, int index, int code, const char *msg) {
+    pthread_mutex_lock(&job->lock);
+    if (index < atomic_load(&job->fail_index)) {
+        atomic_store(&job->fail_index, index);
+        job->err.code = code;
+        snprintf(job->err.msg, sizeof job->err.msg, "%s", msg);
+        pthread_cond_broadcast(&job->wake);
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* job_fail_msg with "label: " + the formatted text. */
 static void job_fail(fetch_job *job, int index, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void job_fail(fetch_job *job, int index, int code, const char *fmt, ...) {
@@ -174,14 +196,19 @@ static void job_fail(fetch_job *job, int index, int code, const char *fmt, ...) 
     va_start(ap, fmt);
     vsnprintf(msg + k, sizeof msg - (size_t)k, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&job->lock);
-    if (index < atomic_load(&job->fail_index)) {
-        atomic_store(&job->fail_index, index);
-        job->err.code = code;
-        memcpy(job->err.msg, msg, sizeof msg);
-        pthread_cond_broadcast(&job->wake);
-    }
-    pthread_mutex_unlock(&job->lock);
+    job_fail_msg(job, index, code, msg);
+}
+
+/* job_fail_msg with the formatted text as the whole message. */
+static void job_fail_raw(fetch_job *job, int index, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void job_fail_raw(fetch_job *job, int index, int code, const char *fmt, ...) {
+    char msg[sizeof job->err.msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    job_fail_msg(job, index, code, msg);
 }
 
 static bool job_stopped(fetch_job *job, int index) {
@@ -212,6 +239,56 @@ static bool job_sleep(fetch_job *job, int index, int ms) {
     bool stopped = job_stopped(job, index);
     pthread_mutex_unlock(&job->lock);
     return stopped;
+}
+
+/* ---- private-address guard ------------------------------------------------ */
+
+static bool guard_default;  /* hc_fetch_set_guard: set once at start */
+static char *allow_default; /* owned copy, lives for the process */
+
+void hc_fetch_set_guard(bool on, const char *allow) {
+    free(allow_default);
+    allow_default = allow && *allow ? hc_strdup(allow) : NULL;
+    guard_default = on;
+}
+
+/* The host of a URL into buf ("" when it cannot be parsed). */
+static void url_host(const char *url, char *buf, size_t len) {
+    buf[0] = 0;
+    CURLU *u = curl_url();
+    char *h = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h)
+        snprintf(buf, len, "%s", h);
+    curl_free(h);
+    curl_url_cleanup(u);
+}
+
+/* libcurl's open-socket callback: every connection libcurl makes (each
+ * address tried, each redirect hop) passes here with the resolved
+ * address; the URL being fetched names the host the allow list may
+ * match. A refusal makes libcurl try the next address, then fail with
+ * CURLE_COULDNT_CONNECT. */
+static curl_socket_t guard_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+    hc_url_guard *g = clientp;
+    if (purpose == CURLSOCKTYPE_IPCXN) {
+        char host[300] = "", why[sizeof g->refused];
+        char *eff = NULL;
+        if (g->curl &&
+            curl_easy_getinfo((CURL *)g->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
+            url_host(eff, host, sizeof host);
+        if (!hc_url_guard_allows(&a->addr, host, g->allow, why, sizeof why)) {
+            if (!g->refused[0]) snprintf(g->refused, sizeof g->refused, "%s", why);
+            return CURL_SOCKET_BAD;
+        }
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+void hc_url_guard_attach(hc_url_guard *g, void *curl_easy) {
+    g->curl = curl_easy;
+    curl_easy_setopt((CURL *)curl_easy, CURLOPT_OPENSOCKETFUNCTION, guard_open);
+    curl_easy_setopt((CURL *)curl_easy, CURLOPT_OPENSOCKETDATA, g);
 }
 
 /* ---- local inputs --------------------------------------------------------- */
@@ -579,6 +656,10 @@ static int download(fetch_job *job, CURLM *m, CURL *h, int index, uint64_t *rng)
             break;
         }
         set_options(h, url, &t, errbuf);
+        if (job->guard) {
+            t.guard.allow = job->allow;
+            hc_url_guard_attach(&t.guard, h);
+        }
         CURLcode cc = perform(m, h, &t);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -586,6 +667,15 @@ static int download(fetch_job *job, CURLM *m, CURL *h, int index, uint64_t *rng)
         const char *cerr = errbuf[0] ? errbuf : curl_easy_strerror(cc);
 
         if (t.why == ABORT_STOP || job_stopped(job, index)) break;
+        if (cc != CURLE_OK && t.guard.refused[0]) {
+            /* The refusal names the field, as the request validator would. */
+            const char *lb = label_of(job, index, label, sizeof label);
+            size_t ll = strlen(lb);
+            bool url_field = ll >= 3 && strcasecmp(lb + ll - 3, "url") == 0;
+            job_fail_raw(job, index, HC_EINVAL, "%s%s: %s; set HC_URL_ALLOW to allow it", lb,
+                         url_field ? "" : ".url", t.guard.refused);
+            break;
+        }
         if (t.why == ABORT_TOO_BIG) {
             char cap[32];
             format_cap(o->max_bytes, cap, sizeof cap);
@@ -733,6 +823,8 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
     if (o->max_tries <= 0) o->max_tries = 3;
     if (o->backoff_ms <= 0) o->backoff_ms = 300;
     if (o->max_bytes == 0) o->max_bytes = (size_t)64 * 1024 * 1024;
+    job.guard = o->guard_private || guard_default;
+    job.allow = o->url_allow ? o->url_allow : allow_default;
     atomic_init(&job.fail_index, n);
 
     /* Pass 1, in the caller's thread: classify and check everything that

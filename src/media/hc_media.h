@@ -13,6 +13,7 @@
 #include <libavutil/frame.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 /* Initialise libvips and route libav logging into hc_log. Idempotent,
  * thread-safe; call before any other media function. */
@@ -34,6 +35,11 @@ typedef struct hc_fetch_opts {
     int max_tries;          /* 0 = 3 */
     int backoff_ms;         /* first back-off; doubles each try; 0 = 300 */
     size_t max_bytes;       /* 0 = 64 MiB */
+    /* The private-address guard (below): refuse connections to private,
+     * loopback, link-local ... addresses unless url_allow lets them. Off
+     * here and in the process default: the CLI `render` keeps no guard. */
+    bool guard_private;
+    const char *url_allow; /* HC_URL_ALLOW list (NULL = the process default's) */
     /* Called from fetch threads as each input completes (may be NULL). */
     void (*on_done)(void *ud, int index, int n_done, int n_total);
     void *ud;
@@ -55,6 +61,27 @@ typedef struct hc_fetched {
 int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
                   const hc_fetch_opts *opts, hc_fetched *out, hc_err *err);
 void hc_fetched_fini(hc_fetched *f);
+
+/* Turn the guard on (or off) for every later hc_fetch_many of this process
+ * whose opts leave guard_private false, with allow as the default allow
+ * list (copied). For server-side processes (the worker) whose fetches are
+ * made by the render pipeline. Call once at start, before any fetch. */
+void hc_fetch_set_guard(bool on, const char *allow);
+
+/* The private-address guard (hc_url_guard_allows, core/hc_core.h) on a
+ * libcurl easy handle. */
+/* The guard on a libcurl easy handle: install with hc_url_guard_attach
+ * (after any curl_easy_reset). The handle then refuses the connections
+ * the guard refuses (libcurl reports CURLE_COULDNT_CONNECT) and refused
+ * holds why ("address 127.0.0.1 is loopback"; "" when nothing was
+ * refused: clear it before each transfer). g is borrowed for as long as
+ * the handle makes connections. */
+typedef struct hc_url_guard {
+    const char *allow; /* the allow list (borrowed; NULL = nothing) */
+    void *curl;        /* the CURL * it is attached to (set by attach) */
+    char refused[160];
+} hc_url_guard;
+void hc_url_guard_attach(hc_url_guard *g, void *curl_easy);
 
 /* ---- image ingest --------------------------------------------------------
  * JPEG (baseline, progressive, CMYK, grey), PNG (alpha, 16-bit, palette),
