@@ -263,6 +263,8 @@ void hc_job_from_request(hc_job *job, const hc_request *req);
 void hc_job_set_str(char **field, const char *s);
 /* Record a failure: status failed, error code name and message, finished_us. */
 void hc_job_set_error(hc_job *job, int code, const char *msg);
+/* Does the job's request name a callback (a non-empty callback_url)? */
+bool hc_job_has_callback(const hc_job *job);
 
 /* The status JSON of DESIGN.md §3 (caller frees with free()). output_url
  * and poster_url are replaced by the given values when not NULL (signed
