@@ -20,6 +20,15 @@ Special routes (NAME is a file path under DIR):
   /empty                200 with an empty body (Content-Type image/jpeg)
   /hits/PATH            the number of requests seen for /PATH, as text
   /hits                 all counts as a JSON object
+  /redirect-to?url=URL  302 to URL (any host: tests of the private-address guard)
+
+Callback receiver (POST; NAME is any label, each its own log):
+  POST /callback/NAME         records the request, answers 200
+  POST /hook/K/NAME           records it; 500 for the first K posts to NAME, then 200
+  POST /hook-status/CODE/NAME records it, always answers CODE (3xx with a Location)
+  GET  /hooks/NAME            JSON array of what NAME received, in order:
+                              {"headers": {lower-case name: value}, "body": text,
+                               "t": seconds since the epoch (float)}
 
 Invariant: nothing is served from outside DIR; the server only listens on
 loopback; SIGTERM ends it at once (handler threads are daemons). Logging is
@@ -74,6 +83,7 @@ class State:
         self.root = os.path.realpath(root)
         self.lock = threading.Lock()
         self.hits = {}
+        self.hooks = {}  # NAME -> [{"headers", "body", "t"}]
 
     def hit(self, path):
         with self.lock:
@@ -87,6 +97,15 @@ class State:
     def snapshot(self):
         with self.lock:
             return dict(self.hits)
+
+    def record(self, name, entry):
+        with self.lock:
+            self.hooks.setdefault(name, []).append(entry)
+            return len(self.hooks[name])
+
+    def received(self, name):
+        with self.lock:
+            return list(self.hooks.get(name, []))
 
 
 def content_type(path):
@@ -185,6 +204,13 @@ class Handler(BaseHTTPRequestHandler):
         if head == "slow" and len(parts) >= 2:
             time.sleep(5)
             return self.send_file("/".join(parts[1:]))
+        if head == "redirect-to":
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            loc = query.get("url", [""])[0]
+            return self.send_text(302, "redirect\n", {"Location": loc})
+        if head == "hooks" and len(parts) >= 2:
+            body = json.dumps(self.state.received("/".join(parts[1:]))).encode()
+            return self.send_body(200, body, "application/json")
         if path == "/html":
             return self.send_body(200, HTML_PAGE, "text/html; charset=utf-8")
         if path == "/big":
@@ -202,8 +228,39 @@ class Handler(BaseHTTPRequestHandler):
             # The client gave up (byte cap, timeout, abort): expected in tests.
             self.close_connection = True
 
+    def handle_post(self):
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            path = urllib.parse.urlsplit(self.path).path
+            parts = path.lstrip("/").split("/")
+            head = parts[0]
+            self.state.hit(path)
+            entry = {
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body.decode("utf-8", "replace"),
+                "t": time.time(),
+            }
+            if head == "callback" and len(parts) >= 2:
+                self.state.record("/".join(parts[1:]), entry)
+                return self.send_text(200, "ok\n")
+            if head == "hook" and len(parts) >= 3 and parts[1].isdigit():
+                n = self.state.record("/".join(parts[2:]), entry)
+                if n <= int(parts[1]):
+                    return self.send_text(500, "receiver failure %d\n" % n)
+                return self.send_text(200, "ok\n")
+            if head == "hook-status" and len(parts) >= 3 and parts[1].isdigit():
+                self.state.record("/".join(parts[2:]), entry)
+                code = int(parts[1])
+                extra = {"Location": "/callback/redirected"} if 300 <= code < 400 else None
+                return self.send_text(code, "status %d\n" % code, extra)
+            return self.send_text(404, "no such receiver\n")
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            self.close_connection = True
+
     do_GET = handle_one
     do_HEAD = handle_one
+    do_POST = handle_post
 
 
 class Server(ThreadingHTTPServer):

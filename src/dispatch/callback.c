@@ -1,0 +1,415 @@
+/* Completion callbacks (DESIGN.md §9): the notifier thread and the
+ * signature.
+ *
+ * The store is the queue: a job whose final state was written with a
+ * callback_url has cb_state pending and cb_next_us due. The notifier lists
+ * due jobs (when woken, else every POLL_MS), POSTs each body once, and
+ * writes the outcome back with a compare-and-set on the job's final
+ * status: delivered on a 2xx; otherwise cb_attempts+1, the reason in
+ * cb_last_error and the next try after backoff_ms * 2^(attempts-1), or
+ * gave-up after cfg->callback_attempts. The delivery id is the same on
+ * every retry of one final state, so receivers can drop duplicates.
+ *
+ * Invariants:
+ *  - a callback is only sent for a final state already stored (the store
+ *    arms it in the same write), so polling and callbacks never disagree;
+ *  - the secret is never logged, and is in the body only when
+ *    cfg->callback_secret_in_body asks for it (the original's receivers);
+ *  - callback URLs pass the private-address guard (HC_URL_ALLOW); a
+ *    refused address is not retried (it will not change);
+ *  - redirects are not followed: a 3xx is a failed attempt. */
+#include "dispatch/hc_dispatch.h"
+#include "media/hc_media.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define COMP            "callback"
+#define POLL_MS         500
+#define TIMEOUT_MS      10000
+#define CONNECT_MS      5000
+#define BATCH           32
+#define WARNED_SLOTS    64
+#define USER_AGENT      "hydra-compose/0.1"
+#define MAX_BACKOFF_US  (6LL * 3600 * 1000000) /* a retry is never further away */
+#define RESP_KEEP_BYTES 200                    /* of a failed response, for cb_last_error */
+
+struct hc_notifier {
+    const hc_config *cfg;
+    hc_store *store;
+    pthread_t thread;
+    pthread_mutex_t mu; /* guards wake, stop */
+    pthread_cond_t cv;
+    bool wake, stop;
+    int64_t next_due_us; /* earliest retry this thread scheduled (wall), 0 = none */
+    /* Jobs already warned about an unsigned callback (a small ring). */
+    char warned[WARNED_SLOTS][HC_MAX_JOB_ID_LEN + 1];
+    int warned_next;
+};
+
+void hc_callback_signature(const char *secret, int64_t t, const char *body, size_t len, char *out,
+                           size_t out_len) {
+    if (!out || out_len == 0) return;
+    out[0] = 0;
+    if (!secret) return;
+    char ts[32];
+    int tl = snprintf(ts, sizeof ts, "%lld.", (long long)t);
+    char *msg = hc_xmalloc((size_t)tl + len + 1);
+    memcpy(msg, ts, (size_t)tl);
+    if (len) memcpy(msg + tl, body, len);
+    char hex[65];
+    hc_hmac_sha256_hex(secret, msg, (size_t)tl + len, hex);
+    free(msg);
+    snprintf(out, out_len, "t=%lld,v1=%s", (long long)t, hex);
+}
+
+/* ---- one delivery ----------------------------------------------------------- */
+
+typedef struct resp {
+    char head[RESP_KEEP_BYTES + 1];
+    size_t n;
+} resp;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+    resp *r = ud;
+    size_t len = size * nmemb, k = RESP_KEEP_BYTES - r->n;
+    if (k > len) k = len;
+    memcpy(r->head + r->n, data, k);
+    r->n += k;
+    r->head[r->n] = 0;
+    return len;
+}
+
+/* The request's callback URL and secret (copies into *url, *secret;
+ * NULL when absent). */
+static void request_callback(const hc_job *job, char **url, char **secret) {
+    *url = *secret = NULL;
+    json_t *root = job->request ? json_loads(job->request, 0, NULL) : NULL;
+    const char *u = json_string_value(json_object_get(root, "callback_url"));
+    const char *s = json_string_value(json_object_get(root, "callback_secret"));
+    if (u && *u) *url = hc_strdup(u);
+    if (s && *s) *secret = hc_strdup(s);
+    json_decref(root);
+}
+
+/* scheme://host[:port]/path of url, without credentials or query, for logs. */
+static void url_for_log(const char *url, char *buf, size_t len) {
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+    buf[0] = 0;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+        curl_url_get(u, CURLUPART_HOST, &host, 0);
+        curl_url_get(u, CURLUPART_PORT, &port, 0);
+        curl_url_get(u, CURLUPART_PATH, &path, 0);
+        snprintf(buf, len, "%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?",
+                 port ? ":" : "", port ? port : "", path ? path : "");
+    } else {
+        snprintf(buf, len, "(invalid URL)");
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_url_cleanup(u);
+}
+
+/* Was this job's missing secret already reported? Marks it if not. */
+static bool warned_once(hc_notifier *n, const char *job_id) {
+    for (int i = 0; i < WARNED_SLOTS; i++)
+        if (strcmp(n->warned[i], job_id) == 0) return true;
+    snprintf(n->warned[n->warned_next], sizeof n->warned[0], "%s", job_id);
+    n->warned_next = (n->warned_next + 1) % WARNED_SLOTS;
+    return false;
+}
+
+static const char *event_name(hc_job_status st) {
+    switch (st) {
+    case HC_JOB_COMPLETED:
+        return "render.completed";
+    case HC_JOB_CANCELED:
+        return "render.canceled";
+    default:
+        return "render.failed";
+    }
+}
+
+/* A fresh delivery id: "dlv-" + 32 hex digits. */
+static void new_delivery_id(char *buf, size_t len) {
+    uint64_t s = (uint64_t)hc_wall_us() ^ ((uint64_t)hc_now_us() << 21) ^ (uint64_t)(uintptr_t)buf;
+    FILE *f = fopen("/dev/urandom", "rb");
+    uint64_t r[2] = {0, 0};
+    if (!f || fread(r, sizeof r, 1, f) != 1) {
+        r[0] = hc_rand_next(&s);
+        r[1] = hc_rand_next(&s);
+    }
+    if (f) fclose(f);
+    snprintf(buf, len, "dlv-%016llx%016llx", (unsigned long long)r[0], (unsigned long long)r[1]);
+}
+
+/* POST body to url. Returns 0 on a 2xx; else a negative code with why in
+ * *why_out. *final set when retrying cannot help (refused address). */
+static int post(hc_notifier *n, const char *url, const char *body, const char *const *headers,
+                char *why, size_t why_len, bool *final) {
+    *final = false;
+    CURL *h = curl_easy_init();
+    if (!h) {
+        snprintf(why, why_len, "cannot create a libcurl handle");
+        return HC_ENOMEM;
+    }
+    struct curl_slist *hl = NULL;
+    for (int i = 0; headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    hl = curl_slist_append(hl, "Expect:"); /* no 100-continue round trip */
+    resp r = {.n = 0};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    hc_url_guard guard = {.allow = n->cfg->url_allow};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_MS);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    hc_url_guard_attach(&guard, h);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(h);
+
+    if (cc != CURLE_OK && guard.refused[0]) {
+        snprintf(why, why_len, "callback_url: %s; set HC_URL_ALLOW to allow it", guard.refused);
+        *final = true;
+        return HC_EINVAL;
+    }
+    if (cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL) {
+        snprintf(why, why_len, "callback_url: %s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        *final = true;
+        return HC_EINVAL;
+    }
+    if (cc != CURLE_OK) {
+        snprintf(why, why_len, "%s: %s",
+                 cc == CURLE_OPERATION_TIMEDOUT ? "timed out" : "network error",
+                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        return cc == CURLE_OPERATION_TIMEDOUT ? HC_ETIMEOUT : HC_ENET;
+    }
+    if (status >= 200 && status < 300) return 0;
+    /* Keep a printable start of the receiver's answer: it often says why. */
+    for (size_t i = 0; i < r.n; i++)
+        if ((unsigned char)r.head[i] < 0x20) r.head[i] = ' ';
+    while (r.n > 0 && r.head[r.n - 1] == ' ')
+        r.head[--r.n] = 0;
+    snprintf(why, why_len, "HTTP %ld%s%s", status, r.n ? ": " : "", r.head);
+    return HC_ENET;
+}
+
+/* Deliver job's callback once and record the outcome. */
+static void deliver(hc_notifier *n, hc_job *job) {
+    const hc_config *cfg = n->cfg;
+    hc_log_set_job(job->job_id);
+    char *url = NULL, *req_secret = NULL;
+    request_callback(job, &url, &req_secret);
+    const char *secret = req_secret                                      ? req_secret
+                         : cfg->callback_secret && *cfg->callback_secret ? cfg->callback_secret
+                                                                         : NULL;
+    char shown[512] = "";
+    if (url) url_for_log(url, shown, sizeof shown);
+    if (!job->cb_delivery[0]) new_delivery_id(job->cb_delivery, sizeof job->cb_delivery);
+
+    int64_t now = hc_wall_us();
+    char why[512] = "";
+    bool final = false;
+    int rc;
+    if (!url) {
+        snprintf(why, sizeof why, "the request has no callback_url");
+        final = true;
+        rc = HC_EINVAL;
+    } else {
+        char *body = hc_job_callback_json(job, cfg->callback_secret_in_body ? secret : NULL);
+        char h_event[64], h_delivery[80], h_sig[128];
+        snprintf(h_event, sizeof h_event, "X-Hydra-Event: %s", event_name(job->status));
+        snprintf(h_delivery, sizeof h_delivery, "X-Hydra-Delivery: %s", job->cb_delivery);
+        const char *headers[5] = {"Content-Type: application/json", h_event, h_delivery, NULL,
+                                  NULL};
+        if (secret) {
+            char sig[100];
+            hc_callback_signature(secret, now / 1000000, body, strlen(body), sig, sizeof sig);
+            snprintf(h_sig, sizeof h_sig, "X-Hydra-Signature: %s", sig);
+            headers[3] = h_sig;
+        } else if (!warned_once(n, job->job_id)) {
+            HC_WARN(COMP,
+                    "no callback_secret in the request and no CALLBACK_SECRET: the callback to "
+                    "%s is sent unsigned",
+                    shown);
+        }
+        int64_t t0 = hc_now_us();
+        rc = post(n, url, body, headers, why, sizeof why, &final);
+        free(body);
+        HC_DEBUG(COMP, "POST %s: %s in %lld ms", shown, rc == 0 ? "ok" : why,
+                 (long long)((hc_now_us() - t0) / 1000));
+    }
+
+    job->cb_attempts++;
+    if (rc == 0) {
+        job->cb_state = HC_CB_DELIVERED;
+        job->cb_next_us = 0;
+        hc_job_set_str(&job->cb_last_error, NULL);
+        HC_INFO(COMP, "delivered %s to %s (attempt %d)", event_name(job->status), shown,
+                job->cb_attempts);
+    } else {
+        hc_job_set_str(&job->cb_last_error, why);
+        if (final || job->cb_attempts >= cfg->callback_attempts) {
+            job->cb_state = HC_CB_GAVE_UP;
+            job->cb_next_us = 0;
+            HC_WARN(COMP, "callback to %s failed (%s); gave up after %d attempt(s)", shown, why,
+                    job->cb_attempts);
+        } else {
+            int64_t delay_us =
+                (int64_t)(cfg->callback_backoff_ms > 0 ? cfg->callback_backoff_ms : 1000) * 1000;
+            for (int k = 1; k < job->cb_attempts && delay_us < MAX_BACKOFF_US; k++)
+                delay_us *= 2;
+            if (delay_us > MAX_BACKOFF_US) delay_us = MAX_BACKOFF_US;
+            job->cb_next_us = hc_wall_us() + delay_us;
+            if (!n->next_due_us || job->cb_next_us < n->next_due_us)
+                n->next_due_us = job->cb_next_us;
+            HC_WARN(COMP, "callback to %s failed (%s); retry %d of %d in %lld ms", shown, why,
+                    job->cb_attempts + 1, cfg->callback_attempts, (long long)(delay_us / 1000));
+        }
+    }
+    hc_err err = {0};
+    int prc = hc_store_put(n->store, job, HC_JOB_MASK(job->status), &err);
+    if (prc == HC_ECONFLICT)
+        HC_INFO(COMP, "the job changed meanwhile (retried?): delivery state not recorded");
+    else if (prc != 0)
+        HC_ERROR(COMP, "cannot record the delivery state: %s", err.msg);
+    free(url);
+    free(req_secret);
+    hc_log_set_job(NULL);
+}
+
+/* ---- the thread ------------------------------------------------------------- */
+
+/* Deliver everything due now. Returns true if a full batch was seen (more
+ * may be due at once). */
+static bool deliver_due(hc_notifier *n) {
+    hc_store_query q = {.order = HC_STORE_ORDER_QUEUE,
+                        .limit = BATCH,
+                        .callbacks_due = true,
+                        .now_us = hc_wall_us()};
+    hc_job_list list = {0};
+    hc_err err = {0};
+    if (hc_store_list(n->store, &q, &list, &err) != 0) {
+        HC_ERROR(COMP, "cannot list due callbacks: %s", err.msg);
+        return false;
+    }
+    int i = 0;
+    for (; i < list.n; i++) {
+        pthread_mutex_lock(&n->mu);
+        bool stop = n->stop;
+        pthread_mutex_unlock(&n->mu);
+        if (stop) break;
+        deliver(n, &list.v[i]);
+    }
+    bool more = list.n == BATCH && i == list.n;
+    hc_job_list_fini(&list);
+    return more;
+}
+
+static void *notifier_main(void *arg) {
+    hc_notifier *n = arg;
+    for (;;) {
+        bool more = deliver_due(n);
+        /* Sleep until woken, the next poll, or a retry we scheduled,
+         * whichever comes first (retries can be closer than a poll). */
+        int64_t wait_us = POLL_MS * 1000LL, now = hc_wall_us();
+        if (n->next_due_us && n->next_due_us - now < wait_us) {
+            wait_us = n->next_due_us - now;
+            if (wait_us <= 0) {
+                wait_us = 0;
+                n->next_due_us = 0;
+            }
+        }
+        pthread_mutex_lock(&n->mu);
+        if (!n->stop && !n->wake && !more && wait_us > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += (time_t)(wait_us / 1000000);
+            ts.tv_nsec += (long)(wait_us % 1000000) * 1000L;
+            ts.tv_sec += ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+        }
+        n->wake = false;
+        bool stop = n->stop;
+        pthread_mutex_unlock(&n->mu);
+        if (stop) break;
+    }
+    return NULL;
+}
+
+int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_notifier **out, hc_err *err) {
+    *out = NULL;
+    if (!cfg || !store) return hc_err_set(err, HC_EINVAL, "notifier: missing config or store");
+    CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (cc != CURLE_OK)
+        return hc_err_set(err, HC_EINTERNAL, "notifier: libcurl initialisation failed: %s",
+                          curl_easy_strerror(cc));
+    hc_notifier *n = hc_xcalloc(1, sizeof *n);
+    n->cfg = cfg;
+    n->store = store;
+    pthread_mutex_init(&n->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = pthread_create(&n->thread, NULL, notifier_main, n);
+    if (rc != 0) {
+        pthread_cond_destroy(&n->cv);
+        pthread_mutex_destroy(&n->mu);
+        free(n);
+        curl_global_cleanup();
+        return hc_err_set(err, HC_EINTERNAL, "notifier: cannot start its thread: %s", strerror(rc));
+    }
+    *out = n;
+    return 0;
+}
+
+void hc_notifier_wake(hc_notifier *n) {
+    if (!n) return;
+    pthread_mutex_lock(&n->mu);
+    n->wake = true;
+    pthread_cond_signal(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+}
+
+void hc_notifier_stop(hc_notifier *n) {
+    if (!n) return;
+    pthread_mutex_lock(&n->mu);
+    n->stop = true;
+    pthread_cond_signal(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+    pthread_join(n->thread, NULL);
+    pthread_cond_destroy(&n->cv);
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+    curl_global_cleanup();
+}
