@@ -1,0 +1,475 @@
+/* The job API routes (DESIGN.md §2, §3): submit, status, cancel, list,
+ * health and metrics.
+ *
+ * Invariant: a 2xx to POST /render is sent only after hc_store_create
+ * returned (the job is durable); the executor is woken after that. A
+ * resubmitted job_id is idempotent when the request is the same (same
+ * request_sha256 of the canonical JSON: 200 with the stored job) and a
+ * conflict otherwise (409); nothing is ever overwritten. */
+#include "http/http_int.h"
+
+#include "dispatch/hc_dispatch.h"
+#include "jobs/hc_jobs.h"
+#include "store/hc_store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers -------------------------------------------------------------- */
+
+/* A growable text buffer (aborts on OOM like hc_xmalloc). */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sb_reserve(sbuf *b, size_t more) {
+    if (b->n + more + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + more + 1)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+        fputs("hydra-compose: out of memory\n", stderr);
+        abort();
+    }
+    b->p = np;
+    b->cap = cap;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+    sb_reserve(b, n);
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static void sb_puts(sbuf *b, const char *s) {
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[512];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        sb_put(b, tmp, (size_t)n);
+        return;
+    }
+    sb_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)n;
+}
+
+char *http_status_json(hc_http_server *srv, const hc_job *job) {
+    if (!srv->sign_secret[0]) return hc_job_status_json(job, NULL, NULL);
+    char *out = job->output_url ? http_sign_url(srv, job->output_url) : NULL;
+    char *poster = job->poster_url ? http_sign_url(srv, job->poster_url) : NULL;
+    char *json = hc_job_status_json(job, out, poster);
+    free(out);
+    free(poster);
+    return json;
+}
+
+static hc_executor *executor(hc_http_server *srv) {
+    return atomic_load_explicit(&srv->executor, memory_order_acquire);
+}
+
+/* Job ids as hc_request_parse accepts them: 1..128 of [A-Za-z0-9._-]. */
+static bool job_id_ok(const char *id) {
+    size_t n = 0;
+    for (; id[n]; n++) {
+        char c = id[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok || n >= HC_MAX_JOB_ID_LEN) return false;
+    }
+    return n > 0;
+}
+
+/* A store failure: 503 when the store is unreachable or busy, else 500.
+ * The detail goes to the log, not to the client. */
+static enum MHD_Result store_failure(http_req *r, int rc, const hc_err *err, const char *what) {
+    HC_ERROR("http", "%s: %s", what, err->msg[0] ? err->msg : hc_strerror(rc));
+    if (rc == HC_EIO || rc == HC_ETIMEOUT || rc == HC_ENET)
+        return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "UNAVAILABLE",
+                                "the job store is unavailable; retry later");
+    return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+}
+
+static enum MHD_Result reply_job(http_req *r, unsigned status, const hc_job *job, bool location) {
+    char *json = http_status_json(r->srv, job);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(json);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (location) {
+        char loc[HC_MAX_JOB_ID_LEN + 16];
+        snprintf(loc, sizeof loc, "/render/%s", job->job_id);
+        MHD_add_response_header(resp, "Location", loc);
+    }
+    return http_reply(r, status, resp);
+}
+
+/* ---- POST /render ----------------------------------------------------------- */
+
+/* URLs the server would fetch or call: no literal internal addresses. */
+static int guard_urls(const hc_request *req, const char *allow, hc_err *err) {
+    char label[48];
+    int rc;
+    for (int i = 0; i < req->n_images; i++) {
+        const hc_image_ref *im = &req->images[i];
+        if (im->kind != HC_URL_HTTP && im->kind != HC_URL_HTTPS) continue;
+        snprintf(label, sizeof label, "images[%d].url", im->index);
+        if ((rc = http_url_guard(im->url, label, allow, err))) return rc;
+    }
+    if (req->audio_url && (rc = http_url_guard(req->audio_url, "audio.url", allow, err))) return rc;
+    if (req->callback_url && (rc = http_url_guard(req->callback_url, "callback_url", allow, err)))
+        return rc;
+    return 0;
+}
+
+enum MHD_Result http_api_submit(http_req *r) {
+    hc_http_server *srv = r->srv;
+    hc_request_opts opts = {.allow_local_files = false};
+    hc_request *req = NULL;
+    hc_err err = {0};
+    hc_job job = {0}, existing = {0};
+    enum MHD_Result ret;
+    int rc = hc_request_parse(r->body, r->body_len, &opts, &req, &err);
+    if (!rc) rc = guard_urls(req, srv->env.cfg->url_allow, &err);
+    if (rc) {
+        unsigned status = rc == HC_EINVAL    ? MHD_HTTP_BAD_REQUEST
+                          : rc == HC_ETOOBIG ? MHD_HTTP_CONTENT_TOO_LARGE
+                                             : MHD_HTTP_INTERNAL_SERVER_ERROR;
+        ret = http_reply_error(r, status, hc_errname(rc), "%s",
+                               err.msg[0] ? err.msg : hc_strerror(rc));
+        goto done;
+    }
+    hc_job_from_request(&job, req);
+    if (!http_key_safe(job.output_key)) {
+        ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
+                               "output.s3_key: must be a relative key (no \"..\", \".\" or empty "
+                               "segments, no leading \"/\", no backslash, at most 1024 bytes)");
+        goto done;
+    }
+    rc = hc_store_create(srv->env.store, &job, &existing, &err);
+    if (rc == HC_EEXISTS) {
+        if (!strcmp(existing.request_sha256, job.request_sha256)) {
+            ret = reply_job(r, MHD_HTTP_OK, &existing, true);
+        } else {
+            ret = http_reply_error(r, MHD_HTTP_CONFLICT, "CONFLICT",
+                                   "job_id %s exists with a different request", job.job_id);
+        }
+        goto done;
+    }
+    if (rc) {
+        ret = store_failure(r, rc, &err, "submit");
+        goto done;
+    }
+    hc_log_set_job(job.job_id);
+    HC_INFO("http", "job submitted (%d images, priority %d)", req->n_images, job.priority);
+    hc_log_set_job(NULL);
+    ret = reply_job(r, MHD_HTTP_ACCEPTED, &job, true);
+    hc_executor *x = executor(srv);
+    if (x) hc_executor_wake(x);
+done:
+    hc_job_fini(&job);
+    hc_job_fini(&existing);
+    hc_request_free(req);
+    return ret;
+}
+
+/* ---- GET /render/status?job_id=ID, GET|DELETE /render/ID -------------------- */
+
+static enum MHD_Result status_of(http_req *r, const char *id) {
+    if (!job_id_ok(id))
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "no job with that job_id");
+    hc_job job = {0};
+    hc_err err = {0};
+    int rc = hc_store_get(r->srv->env.store, id, &job, &err);
+    enum MHD_Result ret;
+    if (rc == HC_ENOTFOUND)
+        ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "job %s not found", id);
+    else if (rc)
+        ret = store_failure(r, rc, &err, "status");
+    else
+        ret = reply_job(r, MHD_HTTP_OK, &job, false);
+    hc_job_fini(&job);
+    return ret;
+}
+
+enum MHD_Result http_api_status_query(http_req *r) {
+    const char *id = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "job_id");
+    if (!id || !*id)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
+                                "job_id: required (GET /render/status?job_id=ID)");
+    return status_of(r, id);
+}
+
+static enum MHD_Result cancel(http_req *r, const char *id) {
+    hc_http_server *srv = r->srv;
+    if (!job_id_ok(id))
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "no job with that job_id");
+    hc_job job = {0};
+    hc_err err = {0};
+    enum MHD_Result ret;
+    int rc = HC_ECONFLICT;
+    /* A conflict can also be a race with a worker moving the job along; only
+     * a final state is a real conflict for the client. */
+    for (int tries = 0; tries < 3 && rc == HC_ECONFLICT; tries++) {
+        hc_job_fini(&job);
+        hc_err_clear(&err);
+        rc = hc_store_cancel(srv->env.store, id, &job, &err);
+        if (rc != HC_ECONFLICT) break;
+        hc_job_fini(&job);
+        hc_err_clear(&err);
+        int grc = hc_store_get(srv->env.store, id, &job, &err);
+        if (grc) {
+            rc = grc;
+            break;
+        }
+        if (hc_job_status_final(job.status)) {
+            char *json = http_status_json(srv, &job);
+            char esc[HC_MAX_JOB_ID_LEN * 2 + 8];
+            http_json_escape(esc, sizeof esc, job.job_id);
+            sbuf b = {0};
+            sb_printf(&b,
+                      "{\"error\":{\"code\":\"CONFLICT\",\"message\":\"job %s is already %s\"},"
+                      "\"job\":",
+                      esc, hc_job_status_names[job.status]);
+            sb_puts(&b, json);
+            sb_puts(&b, "}");
+            free(json);
+            ret = http_reply_json(r, MHD_HTTP_CONFLICT, b.p);
+            goto done;
+        }
+    }
+    if (rc == HC_ENOTFOUND) {
+        ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "job %s not found", id);
+    } else if (rc) {
+        ret = store_failure(r, rc, &err, "cancel");
+    } else {
+        hc_executor *x = executor(srv);
+        if (x) hc_executor_stop(x, id);
+        hc_log_set_job(id);
+        HC_INFO("http", "job canceled");
+        hc_log_set_job(NULL);
+        ret = reply_job(r, MHD_HTTP_OK, &job, false);
+    }
+done:
+    hc_job_fini(&job);
+    return ret;
+}
+
+enum MHD_Result http_api_job(http_req *r) {
+    if (r->mbit == HTTP_DELETE) return cancel(r, r->rest);
+    return status_of(r, r->rest);
+}
+
+/* ---- GET /jobs?status=&limit=&cursor= --------------------------------------- */
+
+enum MHD_Result http_api_list(http_req *r) {
+    hc_http_server *srv = r->srv;
+    hc_store_query q = {.order = HC_STORE_ORDER_NEWEST, .limit = 50};
+    const char *st = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "status");
+    const char *lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *cur = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "cursor");
+    /* status: one name or a comma-separated list. */
+    for (const char *p = st; p && *p;) {
+        size_t n = strcspn(p, ",");
+        char name[32];
+        int idx = -1;
+        if (n && n < sizeof name) {
+            memcpy(name, p, n);
+            name[n] = 0;
+            idx = hc_enum_lookup(hc_job_status_names, name);
+        }
+        if (idx < 0) {
+            char allowed[128], shown[80];
+            hc_enum_list(hc_job_status_names, allowed, sizeof allowed);
+            snprintf(shown, sizeof shown, "%.*s", (int)(n < 60 ? n : 60), p);
+            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
+                                    "status: unknown value \"%s\" (allowed: %s)", shown, allowed);
+        }
+        q.status_mask |= HC_JOB_MASK(idx);
+        p += n;
+        if (*p == ',') p++;
+    }
+    if (lim && *lim) {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(lim, &end, 10);
+        if (errno || *end || end == lim || v < 1 || v > 1000) {
+            char shown[40];
+            snprintf(shown, sizeof shown, "%.30s", lim);
+            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
+                                    "limit: must be an integer between 1 and 1000 (got \"%s\")",
+                                    shown);
+        }
+        q.limit = (int)v;
+    }
+    if (cur && *cur) {
+        if (strlen(cur) >= 64)
+            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL", "cursor: not a valid cursor");
+        q.cursor = cur;
+    }
+    hc_job_list list = {0};
+    hc_err err = {0};
+    int rc = hc_store_list(srv->env.store, &q, &list, &err);
+    if (rc == HC_EINVAL)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL", "%s",
+                                err.msg[0] ? err.msg : "cursor: not a valid cursor");
+    if (rc) {
+        hc_job_list_fini(&list);
+        return store_failure(r, rc, &err, "list");
+    }
+    sbuf b = {0};
+    sb_reserve(&b, (size_t)list.n * 600 + 64);
+    sb_puts(&b, "{\"jobs\":[");
+    for (int i = 0; i < list.n; i++) {
+        char *json = http_status_json(srv, &list.v[i]);
+        if (i) sb_puts(&b, ",");
+        sb_puts(&b, json);
+        free(json);
+    }
+    sb_puts(&b, "],\"next_cursor\":");
+    if (list.next_cursor[0]) {
+        char esc[160];
+        http_json_escape(esc, sizeof esc, list.next_cursor);
+        sb_printf(&b, "\"%s\"}", esc);
+    } else {
+        sb_puts(&b, "null}");
+    }
+    hc_job_list_fini(&list);
+    return http_reply_json(r, MHD_HTTP_OK, b.p);
+}
+
+/* ---- GET /healthz ------------------------------------------------------------ */
+
+enum MHD_Result http_api_healthz(http_req *r) {
+    hc_http_server *srv = r->srv;
+    int64_t counts[HC_JOB_STATUS_COUNT] = {0};
+    hc_err err = {0};
+    int rc = hc_store_count(srv->env.store, counts, &err);
+    bool draining = atomic_load(&srv->quiesced);
+    sbuf b = {0};
+    if (rc) {
+        HC_WARN("http", "healthz: store: %s", err.msg[0] ? err.msg : hc_strerror(rc));
+        sb_printf(&b, "{\"status\":\"error\",\"store\":\"error\",\"error\":{\"code\":\"%s\"}}",
+                  hc_errname(rc));
+        return http_reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE, b.p);
+    }
+    sb_printf(&b,
+              "{\"status\":\"%s\",\"store\":\"ok\",\"queued\":%" PRId64 ",\"processing\":%" PRId64
+              ",\"workers\":",
+              draining ? "draining" : "ok", counts[HC_JOB_QUEUED], counts[HC_JOB_PROCESSING]);
+    hc_executor *x = executor(srv);
+    if (x) {
+        hc_executor_stats s = {0};
+        hc_executor_stats_get(x, &s);
+        sb_printf(&b, "{\"cpu_slots\":%d,\"gpu_slots\":%d,\"cpu_running\":%d,\"gpu_running\":%d}}",
+                  s.cpu_slots, s.gpu_slots, s.cpu_running, s.gpu_running);
+    } else {
+        sb_puts(&b, "null}");
+    }
+    return http_reply_json(r, draining ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, b.p);
+}
+
+/* ---- GET /metrics (Prometheus text format 0.0.4) ------------------------------ */
+
+enum MHD_Result http_api_metrics(http_req *r) {
+    hc_http_server *srv = r->srv;
+    int64_t counts[HC_JOB_STATUS_COUNT] = {0};
+    hc_err err = {0};
+    bool store_up = hc_store_count(srv->env.store, counts, &err) == 0;
+    sbuf b = {0};
+    sb_printf(&b,
+              "# HELP hydra_store_up Whether the job store answered.\n"
+              "# TYPE hydra_store_up gauge\nhydra_store_up %d\n",
+              store_up ? 1 : 0);
+    if (store_up) {
+        sb_puts(&b, "# HELP hydra_jobs Jobs in the store by status.\n# TYPE hydra_jobs gauge\n");
+        for (int i = 0; i < HC_JOB_STATUS_COUNT; i++)
+            sb_printf(&b, "hydra_jobs{status=\"%s\"} %" PRId64 "\n", hc_job_status_names[i],
+                      counts[i]);
+        sb_printf(&b,
+                  "# HELP hydra_queue_depth Jobs waiting for a worker.\n"
+                  "# TYPE hydra_queue_depth gauge\nhydra_queue_depth %" PRId64 "\n",
+                  counts[HC_JOB_QUEUED]);
+    }
+    hc_executor *x = executor(srv);
+    if (x) {
+        hc_executor_stats s = {0};
+        hc_executor_stats_get(x, &s);
+        sb_printf(&b,
+                  "# HELP hydra_workers_busy Render slots in use.\n"
+                  "# TYPE hydra_workers_busy gauge\n"
+                  "hydra_workers_busy{kind=\"cpu\"} %d\nhydra_workers_busy{kind=\"gpu\"} %d\n"
+                  "# HELP hydra_workers_slots Render slots available.\n"
+                  "# TYPE hydra_workers_slots gauge\n"
+                  "hydra_workers_slots{kind=\"cpu\"} %d\nhydra_workers_slots{kind=\"gpu\"} %d\n",
+                  s.cpu_running, s.gpu_running, s.cpu_slots, s.gpu_slots);
+    }
+
+    uint64_t bucket[HTTP_RENDER_BUCKETS + 1], count, frames, finished[HC_JOB_STATUS_COUNT];
+    double sum, fps;
+    pthread_mutex_lock(&srv->mu);
+    memcpy(bucket, srv->render_bucket, sizeof bucket);
+    memcpy(finished, srv->finished, sizeof finished);
+    count = srv->render_count;
+    sum = srv->render_sum_s;
+    frames = srv->frames_total;
+    fps = srv->last_fps;
+    pthread_mutex_unlock(&srv->mu);
+    sb_puts(&b, "# HELP hydra_render_seconds Wall time of completed renders.\n"
+                "# TYPE hydra_render_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < HTTP_RENDER_BUCKETS; i++) {
+        cum += bucket[i];
+        sb_printf(&b, "hydra_render_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                  http_render_bounds_s[i], cum);
+    }
+    cum += bucket[HTTP_RENDER_BUCKETS];
+    sb_printf(&b,
+              "hydra_render_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+              "hydra_render_seconds_sum %.6f\nhydra_render_seconds_count %" PRIu64 "\n",
+              cum, sum, count);
+    sb_printf(&b,
+              "# HELP hydra_frames_encoded_total Frames encoded by completed renders.\n"
+              "# TYPE hydra_frames_encoded_total counter\nhydra_frames_encoded_total %" PRIu64 "\n"
+              "# HELP hydra_frames_per_second Encoding speed of the last completed render.\n"
+              "# TYPE hydra_frames_per_second gauge\nhydra_frames_per_second %.3f\n",
+              frames, fps);
+    sb_puts(&b, "# HELP hydra_jobs_finished_total Jobs that reached a final state since start.\n"
+                "# TYPE hydra_jobs_finished_total counter\n");
+    for (int i = HC_JOB_COMPLETED; i < HC_JOB_STATUS_COUNT; i++)
+        sb_printf(&b, "hydra_jobs_finished_total{status=\"%s\"} %" PRIu64 "\n",
+                  hc_job_status_names[i], finished[i]);
+    sb_puts(&b, "# HELP hydra_http_requests_total HTTP responses by status code.\n"
+                "# TYPE hydra_http_requests_total counter\n");
+    for (int i = 0; i < 500; i++) {
+        uint64_t v = atomic_load_explicit(&srv->codes[i], memory_order_relaxed);
+        if (v) sb_printf(&b, "hydra_http_requests_total{code=\"%d\"} %" PRIu64 "\n", i + 100, v);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(b.n, b.p, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(b.p);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    return http_reply(r, MHD_HTTP_OK, resp);
+}
