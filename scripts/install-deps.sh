@@ -20,3 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# The TypeScript client's build tool (TypeScript itself, from the npm
+# registry; nothing else). Skipped when already installed for this lockfile.
+ts="$here/../clients/typescript"
+if [ ! -d "$ts/node_modules" ] || [ "$ts/package-lock.json" -nt "$ts/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$ts" --no-fund --no-audit --loglevel=error
+fi

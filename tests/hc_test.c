@@ -3,6 +3,7 @@
 #include "hc_test.h"
 #include "core/hc_core.h"
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -154,6 +155,102 @@ int hc_test_httpd(const char *dir) {
     return -1;
 }
 
+int hc_test_serve(const char *data_dir, const char *args, char *url, size_t url_len) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "exec %s serve --listen 127.0.0.1:0 --data-dir %s %s 2>>%s/serve-$$.log",
+             hc_test_bin(), data_dir, args ? args : "", tmpdir);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[1]);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    /* The one line: "hydra-compose serve: listening on http://HOST:PORT". */
+    char line[1024];
+    size_t n = 0;
+    char c;
+    while (n + 1 < sizeof line && read(fds[0], &c, 1) == 1 && c != '\n')
+        line[n++] = c;
+    line[n] = 0;
+    close(fds[0]);
+    const char *u = strstr(line, "http://");
+    if (!u) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    snprintf(url, url_len, "%s", u);
+    return pid;
+}
+
+typedef struct http_buf {
+    char *p;
+    size_t n;
+} http_buf;
+
+static size_t http_collect(char *data, size_t size, size_t nmemb, void *ud) {
+    http_buf *b = ud;
+    size_t len = size * nmemb;
+    char *np = realloc(b->p, b->n + len + 1);
+    if (!np) return 0;
+    b->p = np;
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+    b->p[b->n] = 0;
+    return len;
+}
+
+long hc_test_http(const char *method, const char *url, const char *body, const char *headers,
+                  char **resp, char **hdrs) {
+    CURL *h = curl_easy_init();
+    if (!h) return 0;
+    http_buf rb = {0}, hb = {0};
+    struct curl_slist *list = NULL;
+    if (headers) {
+        char *copy = strdup(headers), *save = NULL;
+        for (char *tok = strtok_r(copy, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save))
+            list = curl_slist_append(list, tok);
+        free(copy);
+    }
+    if (body && !(headers && strcasestr(headers, "content-type:")))
+        list = curl_slist_append(list, "Content-Type: application/json");
+    list = curl_slist_append(list, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_collect);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hb);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(h);
+    if (resp)
+        *resp = rb.p ? rb.p : strdup("");
+    else
+        free(rb.p);
+    if (hdrs)
+        *hdrs = hb.p ? hb.p : strdup("");
+    else
+        free(hb.p);
+    return status;
+}
+
 static void rm_rf(const char *path) {
     DIR *d = opendir(path);
     if (d) {
@@ -206,7 +303,7 @@ int main(int argc, char **argv) {
         rm_rf(tmpdir);
         mkdir(tmpdir, 0700);
         int fds[2];
-        if (pipe(fds) != 0) return 1;
+        if (pipe2(fds, O_CLOEXEC) != 0) return 1;
         int64_t t0 = 0;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);

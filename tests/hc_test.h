@@ -66,4 +66,19 @@ int hc_test_run(const char *cmd, char **out);
  * returns the port (>0) or -1. Stopped by the runner after the test. */
 int hc_test_httpd(const char *dir);
 
+/* Start `hydra-compose serve --listen 127.0.0.1:0 --data-dir data_dir ARGS`
+ * (args: extra shell words, may be NULL) in the background, its stderr in
+ * data_dir/../serve-PID.log; waits for the line with the URL. Returns the
+ * server's pid and copies its base URL ("http://127.0.0.1:PORT") into url,
+ * or -1 on failure. The runner kills it after the test if still alive. */
+int hc_test_serve(const char *data_dir, const char *args, char *url, size_t url_len);
+
+/* One HTTP request with libcurl: method, url, optional body (JSON) and
+ * extra headers ("Name: value" lines separated by \n, may be NULL).
+ * Returns the HTTP status (0 on a transport error); the response body in
+ * *resp (caller frees, may be NULL) and headers in *hdrs (caller frees,
+ * may be NULL). */
+long hc_test_http(const char *method, const char *url, const char *body, const char *headers,
+                  char **resp, char **hdrs);
+
 #endif

@@ -7,5 +7,18 @@ int hc_cmd_render(int argc, char **argv);
 int hc_cmd_gallery(int argc, char **argv);
 int hc_cmd_styles(int argc, char **argv);
 int hc_cmd_analyze(int argc, char **argv);
+int hc_cmd_serve(int argc, char **argv);
+int hc_cmd_worker(int argc, char **argv);
+int hc_cmd_jobs(int argc, char **argv);
+
+/* Shared by the service commands (common.c). */
+#include "core/hc_core.h"
+/* hc_config_load for command `cmd`, message on stderr; returns 0 or exit 2.
+ * Also applies the log level. */
+int hc_app_load_config(const char *cmd, hc_config *cfg, int argc, char **argv, int *rest);
+/* mkdir -p for an absolute path. */
+int hc_app_mkdirs(const char *path, hc_err *err);
+/* The directory of a "file:DIR" storage spec, or NULL for other storage. */
+const char *hc_app_storage_dir(const hc_config *cfg);
 
 #endif

@@ -24,6 +24,10 @@ static void usage(FILE *f) {
         "animation\n"
         "  gallery DIR                                       contact sheets of every effect (PNG)\n"
         "  analyze AUDIO [--start S] [--duration D]          tempo, beats, energy (JSON)\n"
+        "  serve [--listen ADDR] [--data-dir DIR] ...        the HTTP job API with its store and "
+        "workers\n"
+        "  worker JOB_ID                                     run one stored job and exit\n"
+        "  jobs list|show ID|cancel ID|retry ID              inspect and manage stored jobs\n"
         "  version                                           print the version\n"
         "\n"
         "Run `hydra-compose COMMAND --help` for a command's options.\n",
@@ -48,6 +52,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "styles") == 0) return hc_cmd_styles(argc - 2, argv + 2);
     if (strcmp(cmd, "gallery") == 0) return hc_cmd_gallery(argc - 2, argv + 2);
     if (strcmp(cmd, "analyze") == 0) return hc_cmd_analyze(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0) return hc_cmd_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "worker") == 0) return hc_cmd_worker(argc - 2, argv + 2);
+    if (strcmp(cmd, "jobs") == 0) return hc_cmd_jobs(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("hydra-compose %s\n", HC_VERSION);
         return 0;

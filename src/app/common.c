@@ -1,0 +1,43 @@
+/* Helpers shared by the service commands (serve, worker, jobs): loading
+ * the configuration with one error format, and the directories they use. */
+#include "app/app.h"
+#include "core/hc_core.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* mkdir -p for an absolute path. */
+int hc_app_mkdirs(const char *path, hc_err *err) {
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return hc_err_set(err, HC_EINVAL, "%s: path too long", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return hc_err_set(err, HC_EIO, "%s: %s", buf, strerror(errno));
+            *p = c;
+            if (!c) break;
+        }
+    }
+    return 0;
+}
+
+/* The directory of a "file:DIR" storage spec, or NULL for other storage. */
+const char *hc_app_storage_dir(const hc_config *cfg) {
+    return cfg->storage && strncmp(cfg->storage, "file:", 5) == 0 ? cfg->storage + 5 : NULL;
+}
+
+int hc_app_load_config(const char *cmd, hc_config *cfg, int argc, char **argv, int *rest) {
+    hc_err err = {0};
+    if (hc_config_load(cfg, argc, argv, rest, &err) != 0) {
+        fprintf(stderr, "hydra-compose %s: %s\n", cmd, err.msg);
+        return 2;
+    }
+    hc_log_set_level((hc_log_level)hc_log_level_parse(cfg->log_level ? cfg->log_level : "info"));
+    return 0;
+}
