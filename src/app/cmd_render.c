@@ -94,14 +94,6 @@ static char *read_spec(const char *path, size_t *len, hc_err *err) {
     return buf;
 }
 
-static void poster_path_for(const char *out, char *buf, size_t len) {
-    size_t n = strlen(out);
-    if (n > 4 && strcasecmp(out + n - 4, ".mp4") == 0)
-        snprintf(buf, len, "%.*s.jpg", (int)(n - 4), out);
-    else
-        snprintf(buf, len, "%s.jpg", out);
-}
-
 static void print_json_string(FILE *f, const char *s) {
     char esc[2048];
     hc_json_escape(esc, sizeof esc, s);
@@ -175,7 +167,7 @@ int hc_cmd_render(int argc, char **argv) {
     rc = hc_request_parse(body, len, &ro, &req, &err);
     free(body);
     if (rc != 0) goto done;
-    if (out) poster_path_for(out, poster, sizeof poster);
+    if (out) hc_poster_name(out, poster, sizeof poster);
     hc_render_opts opts = {
         .out_path = out,
         .poster_path = out ? poster : NULL,

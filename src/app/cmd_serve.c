@@ -86,8 +86,8 @@ int hc_cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     snprintf(work, sizeof work, "%s/work", cfg.data_dir);
-    if ((rc = hc_app_mkdirs(cfg.data_dir, &err)) || (rc = hc_app_mkdirs(work, &err)) ||
-        (outputs && (rc = hc_app_mkdirs(outputs, &err))))
+    if ((rc = hc_mkdirs(cfg.data_dir, &err)) || (rc = hc_mkdirs(work, &err)) ||
+        (outputs && (rc = hc_mkdirs(outputs, &err))))
         goto done;
     snprintf(path, sizeof path, "%s/server.lock", cfg.data_dir);
     lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);

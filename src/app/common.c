@@ -9,24 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* mkdir -p for an absolute path. */
-int hc_app_mkdirs(const char *path, hc_err *err) {
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return hc_err_set(err, HC_EINVAL, "%s: path too long", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return hc_err_set(err, HC_EIO, "%s: %s", buf, strerror(errno));
-            *p = c;
-            if (!c) break;
-        }
-    }
-    return 0;
-}
-
 /* The directory of a "file:DIR" storage spec, or NULL for other storage. */
 const char *hc_app_storage_dir(const hc_config *cfg) {
     return cfg->storage && strncmp(cfg->storage, "file:", 5) == 0 ? cfg->storage + 5 : NULL;

@@ -115,6 +115,9 @@ void *hc_xmalloc(size_t n);
 void *hc_xcalloc(size_t n, size_t size);
 /* Append a JSON-escaped copy of s to buf (bounded; always NUL-terminated). */
 size_t hc_json_escape(char *buf, size_t len, const char *s);
+/* mkdir -p: create path and its missing parents (mode 0755). HC_EIO
+ * naming the directory that could not be made. */
+int hc_mkdirs(const char *path, hc_err *err);
 /* Number of usable CPU cores (>= 1). */
 int hc_cpu_count(void);
 

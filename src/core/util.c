@@ -2,6 +2,10 @@
  * seeded random generator and the planar YUV buffer. */
 #include "core/hc_core.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,4 +178,21 @@ void hc_yuv_copy(hc_yuv *dst, const hc_yuv *src) {
             memcpy(dst->plane[p] + (size_t)r * dst->stride[p],
                    src->plane[p] + (size_t)r * src->stride[p], (size_t)pw);
     }
+}
+
+int hc_mkdirs(const char *path, hc_err *err) {
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return hc_err_set(err, HC_EINVAL, "%s: path too long", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return hc_err_set(err, HC_EIO, "%s: %s", buf, strerror(errno));
+            *p = c;
+            if (!c) break;
+        }
+    }
+    return 0;
 }

@@ -125,49 +125,14 @@ static void *heartbeat(void *arg) {
 
 /* ---- storage paths --------------------------------------------------------- */
 
-/* mkdir -p of every parent directory of path. */
+/* mkdir -p of the directory path is in. */
 static int mkdirs_for(const char *path, hc_err *err) {
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return hc_err_set(err, HC_EIO, "path too long: %s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return hc_err_set(err, HC_EIO, "cannot create %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    return 0;
-}
-
-/* A storage key is relative, forward-slashed, with no "", "." or ".."
- * segment: it cannot leave the storage directory. */
-static int check_key(const char *key, hc_err *err) {
-    if (!key || !*key) return hc_err_set(err, HC_EINVAL, "output key is empty");
-    if (key[0] == '/' || strchr(key, '\\'))
-        return hc_err_set(err, HC_EINVAL, "output key \"%s\": must be a relative path with '/'",
-                          key);
-    for (const char *s = key; *s;) {
-        size_t n = strcspn(s, "/");
-        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-            return hc_err_set(err, HC_EINVAL,
-                              "output key \"%s\": empty, \".\" or \"..\" path segment", key);
-        s += n;
-        if (*s == '/') s++;
-    }
-    for (const unsigned char *s = (const unsigned char *)key; *s; s++)
-        if (*s < 0x20 || *s == 0x7f)
-            return hc_err_set(err, HC_EINVAL, "output key: control character");
-    return 0;
-}
-
-/* The key with ".mp4" replaced by (or ".jpg" added as) the poster's. */
-static void poster_key(const char *key, char *buf, size_t len) {
-    size_t n = strlen(key);
-    if (n > 4 && strcasecmp(key + n - 4, ".mp4") == 0)
-        snprintf(buf, len, "%.*s.jpg", (int)(n - 4), key);
-    else
-        snprintf(buf, len, "%s.jpg", key);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return 0;
+    *slash = 0;
+    return hc_mkdirs(dir, err);
 }
 
 /* base + "/files/" + key, percent-encoding all but unreserved and '/'. */
@@ -273,9 +238,10 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
         else
             dir = cfg->storage + 5;
     }
-    if (rc == 0) rc = check_key(job.output_key, &err);
+    if (rc == 0 && (rc = hc_storage_key_check(job.output_key, &err)))
+        hc_err_prefix(&err, "output key %s: ", job.output_key);
     if (rc == 0) {
-        poster_key(job.output_key, pkey, sizeof pkey);
+        hc_poster_name(job.output_key, pkey, sizeof pkey);
         if (snprintf(out_path, sizeof out_path, "%s/%s", dir, job.output_key) >=
                 (int)sizeof out_path ||
             snprintf(poster_path, sizeof poster_path, "%s/%s", dir, pkey) >=

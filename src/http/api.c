@@ -160,10 +160,11 @@ enum MHD_Result http_api_submit(http_req *r) {
         goto done;
     }
     hc_job_from_request(&job, req);
-    if (!http_key_safe(job.output_key)) {
-        ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
-                               "output.s3_key: must be a relative key (no \"..\", \".\" or empty "
-                               "segments, no leading \"/\", no backslash, at most 1024 bytes)");
+    /* output.s3_key was checked by the parser; this covers the default
+     * key made from the job id. */
+    if (hc_storage_key_check(job.output_key, &err) != 0) {
+        ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL", "output key %s: %s",
+                               job.output_key, err.msg);
         goto done;
     }
     rc = hc_store_create(srv->env.store, &job, &existing, &err);

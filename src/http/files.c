@@ -275,7 +275,7 @@ enum MHD_Result http_files_get(http_req *r) {
     if (srv->keys && !r->authed && !http_sign_check(srv, r->conn, key))
         return http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED",
                                 "an API key or a valid, unexpired signed URL is required");
-    if (!http_key_safe(key) || strstr(key, "%00"))
+    if (hc_storage_key_check(key, NULL) != 0 || strstr(key, "%00"))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
                                 "file key: must be a relative path inside the outputs");
     char path[PATH_MAX], real[PATH_MAX];

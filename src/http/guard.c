@@ -23,26 +23,6 @@
 #include <string.h>
 #include <strings.h>
 
-bool http_key_safe(const char *key) {
-    if (!key || !*key) return false;
-    size_t n = strlen(key);
-    if (n > 1024) return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (c < 0x20 || c == 0x7f || c == '\\') return false;
-    }
-    /* Every segment non-empty and neither "." nor "..". */
-    for (const char *seg = key;;) {
-        size_t len = strcspn(seg, "/");
-        if (len == 0) return false;
-        if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-            return false;
-        if (!seg[len]) break;
-        seg += len + 1;
-    }
-    return true;
-}
-
 /* A literal host as an address: IPv4 in any form inet_aton accepts (what
  * libcurl's resolver accepts too), or IPv6 (brackets and a zone allowed);
  * "localhost" and "*.localhost" stand for 127.0.0.1. */

@@ -107,9 +107,6 @@ bool http_sign_check(const hc_http_server *srv, struct MHD_Connection *conn, con
 char *http_sign_url(const hc_http_server *srv, const char *url);
 
 /* ---- guard.c: what a submitted request may point at ---- */
-/* Is key a safe relative storage key? (no "..", "." or empty segments, no
- * leading "/", no backslash or control characters, <= 1024 bytes). */
-bool http_key_safe(const char *key);
 /* HC_EINVAL naming `label` when url (http or https) names a host that is a
  * literal private, loopback, link-local or otherwise internal address (or
  * "localhost"), unless allow (HC_URL_ALLOW) lets it: the fetcher's policy,

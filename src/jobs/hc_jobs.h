@@ -278,6 +278,15 @@ void hc_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Hex HMAC-SHA256 of msg under key into hex[65]. */
 void hc_hmac_sha256_hex(const char *key, const void *msg, size_t len, char hex[65]);
 
+/* A storage key (output.s3_key, "renders/<job_id>.mp4") that cannot leave
+ * its storage directory: relative, '/'-separated, no empty, "." or ".."
+ * segment, no backslash or control character, at most 1024 bytes.
+ * HC_EINVAL with the rule in err (the caller prefixes the field). */
+int hc_storage_key_check(const char *key, hc_err *err);
+/* The poster's name for a video's path or key: ".mp4" replaced by (or
+ * ".jpg" appended as) ".jpg". */
+void hc_poster_name(const char *video, char *buf, size_t len);
+
 /* Output frame size for an aspect ratio and resolution (DESIGN.md §2). */
 void hc_output_size(hc_aspect aspect, hc_resolution res, int *w, int *h);
 

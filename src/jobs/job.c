@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const hc_job_status_names[] = {"queued", "processing", "completed",
                                            "failed", "canceled",   NULL};
@@ -226,4 +227,29 @@ void hc_hmac_sha256_hex(const char *key, const void *msg, size_t len, char hex[6
         abort();
     }
     to_hex(md, n, hex);
+}
+
+int hc_storage_key_check(const char *key, hc_err *err) {
+    if (!key || !*key) return hc_err_set(err, HC_EINVAL, "must not be empty");
+    if (strlen(key) > 1024) return hc_err_set(err, HC_EINVAL, "longer than 1024 bytes");
+    if (key[0] == '/') return hc_err_set(err, HC_EINVAL, "must be relative (no leading \"/\")");
+    for (const unsigned char *s = (const unsigned char *)key; *s; s++)
+        if (*s < 0x20 || *s == 0x7f || *s == '\\')
+            return hc_err_set(err, HC_EINVAL, "must not contain backslashes or control characters");
+    for (const char *seg = key;;) {
+        size_t n = strcspn(seg, "/");
+        if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return hc_err_set(err, HC_EINVAL, "must not have an empty, \".\" or \"..\" segment");
+        if (!seg[n]) break;
+        seg += n + 1;
+    }
+    return 0;
+}
+
+void hc_poster_name(const char *video, char *buf, size_t len) {
+    size_t n = strlen(video);
+    if (n > 4 && strcasecmp(video + n - 4, ".mp4") == 0)
+        snprintf(buf, len, "%.*s.jpg", (int)(n - 4), video);
+    else
+        snprintf(buf, len, "%s.jpg", video);
 }

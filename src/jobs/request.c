@@ -959,11 +959,10 @@ static int parse_output(parse_ctx *c, json_t *root) {
         if (n > MAX_S3_KEY_BYTES)
             return hc_err_set(c->err, HC_EINVAL, "output.s3_key: %zu bytes exceeds the limit of %d",
                               n, MAX_S3_KEY_BYTES);
-        if (s[0] == '/')
-            return hc_err_set(c->err, HC_EINVAL, "output.s3_key: must not start with \"/\"");
-        if (has_control(s, n))
-            return hc_err_set(c->err, HC_EINVAL,
-                              "output.s3_key: must not contain control characters");
+        if ((rc = hc_storage_key_check(s, c->err))) {
+            hc_err_prefix(c->err, "output.s3_key: ");
+            return rc;
+        }
         if (utf8_count(s, n) < 0)
             return hc_err_set(c->err, HC_EINVAL, "output.s3_key: invalid UTF-8");
         req->output_s3_key = hc_strdup(s);
@@ -1048,9 +1047,9 @@ static void sanitize(char *s) {
 int hc_request_parse(const char *body, size_t len, const hc_request_opts *opts, hc_request **out,
                      hc_err *err) {
     static const hc_request_opts no_opts = {false, NULL};
-    static const char *const keys[] = {"job_id",   "images", "audio",        "script",
-                                       "settings", "output", "callback_url", "callback_secret",
-                                       "metadata", "priority", NULL};
+    static const char *const keys[] = {
+        "job_id",       "images",          "audio",    "script",   "settings", "output",
+        "callback_url", "callback_secret", "metadata", "priority", NULL};
     json_t *root = NULL;
     hc_request *req = NULL;
     int rc = 0;

@@ -871,10 +871,15 @@ HC_TEST(request_output_callback_metadata) {
 #define B(x) "{\"images\":[\"s3://b/k\"]," x "}"
     static const bad_case cases[] = {
         {B("\"output\":[]"), "output: must be an object (got array)"},
-        {B("\"output\":{\"s3_key\":\"/abs.mp4\"}"), "output.s3_key: must not start with \"/\""},
+        {B("\"output\":{\"s3_key\":\"/abs.mp4\"}"),
+         "output.s3_key: must be relative (no leading \"/\")"},
+        {B("\"output\":{\"s3_key\":\"a/../../x.mp4\"}"),
+         "output.s3_key: must not have an empty, \".\" or \"..\" segment"},
+        {B("\"output\":{\"s3_key\":\"a\\\\b.mp4\"}"),
+         "output.s3_key: must not contain backslashes"},
         {B("\"output\":{\"s3_key\":\"\"}"), "output.s3_key: must not be empty"},
         {B("\"output\":{\"s3_key\":\"a\\u0007b\"}"),
-         "output.s3_key: must not contain control characters"},
+         "output.s3_key: must not contain backslashes or control characters"},
         {B("\"output\":{\"s3_key\":1}"), "output.s3_key: must be a string (got integer)"},
         {B("\"output\":{\"s3_bucket\":\"\"}"), "output.s3_bucket: must not be empty"},
         {B("\"output\":{\"s3_bucket\":\"a/b\"}"), "output.s3_bucket: must be a bucket name"},
