@@ -6,7 +6,9 @@
  * pool (its workers inherit the exported configuration, public URL
  * included), then the notifier. One line with the URL goes to stdout once
  * all of them run. SIGTERM or SIGINT: stop accepting, let running renders
- * finish until HC_SHUTDOWN_GRACE_S, requeue the rest, exit 0.
+ * finish until HC_SHUTDOWN_GRACE_S, requeue the rest, exit 0. The HTTP
+ * server stops before the renders are waited for: a client polling then
+ * sees the connection refused and retries later.
  *
  * Invariant: one server per data directory (an exclusive lock on
  * DATA_DIR/server.lock), so a job found `processing` at start belongs to a
@@ -20,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,15 +44,18 @@ static void help(FILE *f, const hc_config *cfg) {
 }
 
 typedef struct serve {
+    pthread_mutex_t mu; /* guards http against on_final during shutdown */
     hc_http_server *http;
     hc_notifier *notifier;
 } serve;
 
+/* From the executor's thread: a job reached a final state. */
 static void on_final(void *ud, const char *job_id) {
     serve *s = ud;
-    (void)job_id;
     if (s->notifier) hc_notifier_wake(s->notifier);
-    hc_http_job_final(s->http, job_id);
+    pthread_mutex_lock(&s->mu);
+    if (s->http) hc_http_job_final(s->http, job_id);
+    pthread_mutex_unlock(&s->mu);
 }
 
 int hc_cmd_serve(int argc, char **argv) {
@@ -72,7 +78,7 @@ int hc_cmd_serve(int argc, char **argv) {
     int rc = 0, lock_fd = -1;
     hc_store *store = NULL;
     hc_executor *exec = NULL;
-    serve s = {0};
+    serve s = {.mu = PTHREAD_MUTEX_INITIALIZER};
     char path[PATH_MAX + 32], work[PATH_MAX + 32];
     const char *outputs = hc_app_storage_dir(&cfg);
 
@@ -89,6 +95,21 @@ int hc_cmd_serve(int argc, char **argv) {
     if ((rc = hc_mkdirs(cfg.data_dir, &err)) || (rc = hc_mkdirs(work, &err)) ||
         (outputs && (rc = hc_mkdirs(outputs, &err))))
         goto done;
+    if (outputs) {
+        /* /files serves the outputs directory: it must not contain the
+         * data directory (the jobs database, the URL-signing key). */
+        char out_real[PATH_MAX], data_real[PATH_MAX];
+        if (realpath(outputs, out_real) && realpath(cfg.data_dir, data_real)) {
+            size_t n = strlen(out_real);
+            if (!strncmp(data_real, out_real, n) && (data_real[n] == 0 || data_real[n] == '/')) {
+                rc = hc_err_set(&err, HC_EINVAL,
+                                "HC_STORAGE file:%s: must not contain the data directory %s "
+                                "(it would serve the jobs database)",
+                                outputs, cfg.data_dir);
+                goto done;
+            }
+        }
+    }
     snprintf(path, sizeof path, "%s/server.lock", cfg.data_dir);
     lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -107,15 +128,8 @@ int hc_cmd_serve(int argc, char **argv) {
         goto done;
     }
     if ((rc = hc_notifier_start(&cfg, store, &s.notifier, &err))) goto done;
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        rc = hc_err_set(&err, HC_EIO, "/proc/self/exe: %s", strerror(errno));
-        goto done;
-    }
-    self[n] = 0;
     hc_executor_env xenv = {
-        .cfg = &cfg, .store = store, .self_exe = self, .on_final = on_final, .ud = &s};
+        .cfg = &cfg, .store = store, .self_exe = "/proc/self/exe", .on_final = on_final, .ud = &s};
     if ((rc = hc_executor_open(cfg.executor, &xenv, &exec, &err))) goto done;
     hc_http_set_executor(s.http, exec);
 
@@ -131,9 +145,14 @@ int hc_cmd_serve(int argc, char **argv) {
     hc_http_quiesce(s.http);
 
 done:
+    /* The HTTP server goes first: its handlers use the executor. Renders
+     * then finish (or are requeued) with nobody asking. */
+    pthread_mutex_lock(&s.mu);
+    hc_http_stop(s.http);
+    s.http = NULL;
+    pthread_mutex_unlock(&s.mu);
     if (exec) hc_executor_close(exec, hc_now_us() + (int64_t)cfg.shutdown_grace_s * 1000000);
     hc_notifier_stop(s.notifier);
-    hc_http_stop(s.http);
     hc_store_close(store);
     if (lock_fd >= 0) close(lock_fd);
     if (rc) {

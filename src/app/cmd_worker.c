@@ -9,12 +9,13 @@
 #include "dispatch/hc_dispatch.h"
 #include "store/hc_store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 static void help(FILE *f) {
-    fputs("usage: hydra-compose worker JOB_ID [--store SPEC] [--storage SPEC] [--data-dir DIR]\n"
-          "                                    [--public-url URL] [--url-allow LIST] ...\n"
+    fputs("usage: hydra-compose worker [--store SPEC] [--storage SPEC] [--data-dir DIR]\n"
+          "                            [--public-url URL] [--url-allow LIST] ... [--] JOB_ID\n"
           "\n"
           "Run the job JOB_ID, already claimed (processing) in the store, to its final\n"
           "state: render into the storage, write progress every 500 ms, stop when the\n"
@@ -26,7 +27,8 @@ static void help(FILE *f) {
 }
 
 int hc_cmd_worker(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
+    /* --help anywhere before "--" (after it, everything is the job id). */
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             help(stdout);
             return 0;
@@ -35,7 +37,9 @@ int hc_cmd_worker(int argc, char **argv) {
     hc_err err = {0};
     int rest = 0;
     if (hc_app_load_config("worker", &cfg, argc, argv, &rest)) return 2;
-    if (rest != 1 || argv[0][0] == '-') {
+    /* "worker JOB_ID" or "worker -- JOB_ID" (ids may start with '-'). */
+    bool dashed = rest == 2 && strcmp(argv[0], "--") == 0;
+    if (!dashed && (rest != 1 || argv[0][0] == '-')) {
         if (rest == 0)
             fprintf(stderr, "hydra-compose worker: which job? (JOB_ID)\n");
         else
@@ -45,7 +49,7 @@ int hc_cmd_worker(int argc, char **argv) {
         hc_config_fini(&cfg);
         return 2;
     }
-    const char *job_id = argv[0];
+    const char *job_id = argv[dashed ? 1 : 0];
     hc_store *store = NULL;
     int rc = hc_store_open(cfg.store, &store, &err);
     if (rc != 0) {

@@ -164,6 +164,11 @@ int hc_config_load(hc_config *cfg, int argc, char **argv, int *rest_argc, hc_err
         cfg->workers = w < 1 ? 1 : w;
     }
     for (int i = 0; i < argc && !rc; i++) {
+        if (!strcmp(argv[i], "--")) { /* the rest are arguments, "--" kept */
+            while (i < argc)
+                argv[rest++] = argv[i++];
+            break;
+        }
         const char *value;
         const opt *o = find_flag(argv[i], &value);
         if (!o) {

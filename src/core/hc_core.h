@@ -30,7 +30,7 @@
     X(CANCELED, -9, 1, "canceled")                                                                 \
     X(NOTFOUND, -10, 1, "not found")                                                               \
     X(UNSUPPORTED, -11, 1, "not supported")                                                        \
-    X(INTERNAL, -12, 1, "internal error")                                                         \
+    X(INTERNAL, -12, 1, "internal error")                                                          \
     X(EXISTS, -13, 1, "already exists")                                                            \
     X(CONFLICT, -14, 1, "state conflict")
 
@@ -140,31 +140,32 @@ double hc_rand_unit(uint64_t *state);
  * are owned by the config (hc_config_fini frees them); secrets are kept
  * here but never printed (hc_config_help masks them). */
 typedef struct hc_config {
-    char *listen;            /* HC_LISTEN --listen, "127.0.0.1:8080" */
-    char *data_dir;          /* HC_DATA_DIR --data-dir, "./hydra-data", made absolute */
-    char *store;             /* HC_STORE --store, "sqlite:DATA/jobs.db" */
-    char *storage;           /* HC_STORAGE --storage, "file:DATA/outputs" */
-    char *executor;          /* HC_EXECUTOR --executor, "local" */
-    int workers;             /* HC_WORKERS --workers, cores/2 >= 1 (0 = accept, run nothing) */
-    int gpu_slots;           /* HC_GPU_SLOTS --gpu-slots, -1 = 1 if NVENC works, else 0 */
-    char *api_keys;          /* HC_API_KEYS --api-keys, comma-separated (NULL = open) */
-    char *public_url;        /* HC_PUBLIC_URL --public-url, NULL = the bound http://HOST:PORT */
-    char *url_allow;         /* HC_URL_ALLOW --url-allow, hosts/CIDRs (NULL = none) */
-    int max_attempts;        /* HC_MAX_ATTEMPTS --max-attempts, 3 */
-    int job_timeout_s;       /* HC_JOB_TIMEOUT_S --job-timeout, 900 */
-    int shutdown_grace_s;    /* HC_SHUTDOWN_GRACE_S --shutdown-grace, 60 */
-    char *callback_secret;   /* CALLBACK_SECRET (no flag: a secret) */
+    char *listen;          /* HC_LISTEN --listen, "127.0.0.1:8080" */
+    char *data_dir;        /* HC_DATA_DIR --data-dir, "./hydra-data", made absolute */
+    char *store;           /* HC_STORE --store, "sqlite:DATA/jobs.db" */
+    char *storage;         /* HC_STORAGE --storage, "file:DATA/outputs" */
+    char *executor;        /* HC_EXECUTOR --executor, "local" */
+    int workers;           /* HC_WORKERS --workers, cores/2 >= 1 (0 = accept, run nothing) */
+    int gpu_slots;         /* HC_GPU_SLOTS --gpu-slots, -1 = 1 if NVENC works, else 0 */
+    char *api_keys;        /* HC_API_KEYS --api-keys, comma-separated (NULL = open) */
+    char *public_url;      /* HC_PUBLIC_URL --public-url, NULL = the bound http://HOST:PORT */
+    char *url_allow;       /* HC_URL_ALLOW --url-allow, hosts/CIDRs (NULL = none) */
+    int max_attempts;      /* HC_MAX_ATTEMPTS --max-attempts, 3 */
+    int job_timeout_s;     /* HC_JOB_TIMEOUT_S --job-timeout, 900 */
+    int shutdown_grace_s;  /* HC_SHUTDOWN_GRACE_S --shutdown-grace, 60 */
+    char *callback_secret; /* CALLBACK_SECRET (no flag: a secret) */
     bool callback_secret_in_body; /* HC_CALLBACK_SECRET_IN_BODY --callback-secret-in-body, off */
-    int callback_attempts;   /* HC_CALLBACK_ATTEMPTS --callback-attempts, 6 */
-    int callback_backoff_ms; /* HC_CALLBACK_BACKOFF_MS --callback-backoff-ms, 1000 (doubles) */
-    char *use_nvenc;         /* USE_NVENC (NULL = auto) */
-    char *log_level;         /* HC_LOG_LEVEL --log-level, "info" */
+    int callback_attempts;        /* HC_CALLBACK_ATTEMPTS --callback-attempts, 6 */
+    int callback_backoff_ms;      /* HC_CALLBACK_BACKOFF_MS --callback-backoff-ms, 1000 (doubles) */
+    char *use_nvenc;              /* USE_NVENC (NULL = auto) */
+    char *log_level;              /* HC_LOG_LEVEL --log-level, "info" */
 } hc_config;
 
 /* Fill cfg from the environment, then from flags in argv (--name VALUE or
  * --name=VALUE; booleans also bare). Arguments that are not config flags
  * are left in place and their count returned in *rest_argc (argv is
- * compacted so argv[0..*rest_argc) are the leftovers, in order). Derived
+ * compacted so argv[0..*rest_argc) are the leftovers, in order); "--"
+ * ends the flags and is kept, with what follows, among the leftovers. Derived
  * defaults (store, storage, public_url from data_dir/listen) are filled in
  * last. Returns HC_EINVAL naming the flag or variable on a bad value. */
 int hc_config_load(hc_config *cfg, int argc, char **argv, int *rest_argc, hc_err *err);

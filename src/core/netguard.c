@@ -243,4 +243,3 @@ int hc_url_allow_check(const char *allow, hc_err *err) {
     }
     return 0;
 }
-

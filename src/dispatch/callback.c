@@ -243,7 +243,10 @@ static void deliver(hc_notifier *n, hc_job *job) {
         final = true;
         rc = HC_EINVAL;
     } else {
-        char *body = hc_job_callback_json(job, cfg->callback_secret_in_body ? secret : NULL);
+        /* Only the request's own secret ever goes in a body: the server's
+         * CALLBACK_SECRET signs every client's callbacks and must not reach
+         * a URL a client chose. */
+        char *body = hc_job_callback_json(job, cfg->callback_secret_in_body ? req_secret : NULL);
         char h_event[64], h_delivery[80], h_sig[128];
         snprintf(h_event, sizeof h_event, "X-Hydra-Event: %s", event_name(job->status));
         snprintf(h_delivery, sizeof h_delivery, "X-Hydra-Delivery: %s", job->cb_delivery);

@@ -43,10 +43,12 @@
 
 extern char **environ;
 
-#define COMP          "executor"
-#define POLL_MS       200
-#define KILL_AFTER_US 1500000 /* SIGTERM, then SIGKILL this much later */
-#define LIST_LIMIT    64      /* queued jobs looked at per fill */
+#define COMP    "executor"
+#define POLL_MS 200
+/* SIGTERM, then SIGKILL this much later: a canceled render stops within
+ * 1 s even when it is stuck in a download or a slow library call. */
+#define KILL_AFTER_US 600000
+#define LIST_LIMIT    64 /* queued jobs looked at per fill */
 #define MAX_SLOTS     256
 
 typedef struct run {
@@ -219,7 +221,8 @@ static int start_job(local *L, hc_job *job, bool gpu) {
     }
     char job_id[HC_MAX_JOB_ID_LEN + 1];
     snprintf(job_id, sizeof job_id, "%s", job->job_id);
-    char *argv[] = {(char *)L->x->env.self_exe, "worker", job_id, NULL};
+    /* "--": a job id may start with '-'. */
+    char *argv[] = {(char *)L->x->env.self_exe, "worker", "--", job_id, NULL};
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -301,6 +304,14 @@ static void fill(local *L) {
 static void settle(local *L, const run *r, int st) {
     hc_job job = {0};
     if (!job_get(L, r->job_id, &job)) return;
+    char mine[64];
+    snprintf(mine, sizeof mine, "local-%d", (int)r->pid);
+    /* Processing under another claim (canceled, retried and started again
+     * meanwhile) is not this worker's to settle. */
+    if (job.status == HC_JOB_PROCESSING && strcmp(job.batch_job_id, mine) != 0) {
+        hc_job_fini(&job);
+        return;
+    }
     if (job.status == HC_JOB_PROCESSING) {
         char reason[160];
         exit_reason(st, reason, sizeof reason);
@@ -340,6 +351,7 @@ static int reap(local *L) {
 static void watch(local *L) {
     int64_t now = hc_now_us(), limit_us = (int64_t)L->cfg->job_timeout_s * 1000000;
     char expired[8][HC_MAX_JOB_ID_LEN + 1];
+    pid_t expired_pid[8];
     int n_expired = 0;
     pthread_mutex_lock(&L->mu);
     for (int i = 0; i < L->gpu_slots + L->cpu_slots; i++) {
@@ -353,6 +365,7 @@ static void watch(local *L) {
         if (limit_us > 0 && !r->timed_out && now - r->start_us > limit_us && n_expired < 8) {
             kill(r->pid, SIGKILL);
             r->killed = r->timed_out = true;
+            expired_pid[n_expired] = r->pid;
             snprintf(expired[n_expired++], sizeof expired[0], "%s", r->job_id);
         }
     }
@@ -363,7 +376,9 @@ static void watch(local *L) {
     for (int k = 0; k < n_expired; k++) {
         hc_job job = {0};
         if (!job_get(L, expired[k], &job)) continue;
-        if (job.status == HC_JOB_PROCESSING) {
+        char mine[64];
+        snprintf(mine, sizeof mine, "local-%d", (int)expired_pid[k]);
+        if (job.status == HC_JOB_PROCESSING && strcmp(job.batch_job_id, mine) == 0) {
             char msg[128];
             snprintf(msg, sizeof msg, "render exceeded HC_JOB_TIMEOUT_S=%d s",
                      L->cfg->job_timeout_s);
@@ -442,11 +457,43 @@ static int busy_count(local *L) {
     return busy;
 }
 
+/* Every SWEEP_US: a job processing under one of our ids ("local-<pid>")
+ * whose worker we no longer track was lost when settling it failed (a
+ * store error while its worker exited): settle it again. */
+#define SWEEP_US 10000000
+static void sweep(local *L) {
+    hc_store_query q = {.status_mask = HC_JOB_MASK(HC_JOB_PROCESSING),
+                        .order = HC_STORE_ORDER_NEWEST,
+                        .limit = 1000};
+    hc_job_list list = {0};
+    hc_err err = {0};
+    if (hc_store_list(L->store, &q, &list, &err) != 0) return;
+    for (int i = 0; i < list.n; i++) {
+        const hc_job *j = &list.v[i];
+        if (strncmp(j->batch_job_id, "local-", 6) != 0) continue;
+        pid_t pid = (pid_t)atoi(j->batch_job_id + 6);
+        bool tracked = false;
+        pthread_mutex_lock(&L->mu);
+        for (int k = 0; k < L->gpu_slots + L->cpu_slots; k++)
+            tracked |= L->runs[k].pid == pid;
+        pthread_mutex_unlock(&L->mu);
+        if (!tracked) requeue(L, j->job_id, "worker lost (its exit could not be recorded)");
+    }
+    hc_job_list_fini(&list);
+}
+
 static void *supervise(void *arg) {
     local *L = arg;
+    int64_t next_sweep = hc_now_us() + SWEEP_US;
     for (;;) {
         reap(L);
         watch(L);
+        /* Only this thread claims and starts jobs, so an untracked claim
+         * of ours cannot be in flight here. */
+        if (hc_now_us() >= next_sweep) {
+            sweep(L);
+            next_sweep = hc_now_us() + SWEEP_US;
+        }
         pthread_mutex_lock(&L->mu);
         bool closing = L->closing;
         int64_t deadline = L->deadline_us;

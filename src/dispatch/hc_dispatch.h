@@ -33,8 +33,8 @@ typedef struct hc_executor_env {
 } hc_executor_env;
 
 typedef struct hc_executor_stats {
-    int cpu_slots, gpu_slots;       /* capacity */
-    int cpu_running, gpu_running;   /* busy now */
+    int cpu_slots, gpu_slots;     /* capacity */
+    int cpu_running, gpu_running; /* busy now */
 } hc_executor_stats;
 
 typedef struct hc_executor_backend {
@@ -60,7 +60,9 @@ struct hc_executor {
     hc_executor_env env;
     /* private state follows */
 };
-static inline void *hc_executor_priv(hc_executor *x) { return (void *)(x + 1); }
+static inline void *hc_executor_priv(hc_executor *x) {
+    return (void *)(x + 1);
+}
 
 extern const hc_executor_backend hc_executor_local;
 const hc_executor_backend *hc_executor_find(const char *name);
@@ -98,7 +100,7 @@ void hc_notifier_wake(hc_notifier *n);
 /* Stop the thread (an attempt in flight finishes first); NULL is a no-op. */
 void hc_notifier_stop(hc_notifier *n);
 /* The signature header value "t=UNIX,v1=HEX" for body at time t. */
-void hc_callback_signature(const char *secret, int64_t t, const char *body, size_t len,
-                           char *out, size_t out_len);
+void hc_callback_signature(const char *secret, int64_t t, const char *body, size_t len, char *out,
+                           size_t out_len);
 
 #endif

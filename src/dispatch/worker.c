@@ -299,9 +299,16 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     pthread_cond_destroy(&b.cv);
     pthread_mutex_destroy(&b.mu);
 
-    if (rc == HC_ECANCELED || (rc != 0 && canceled)) {
-        /* Canceled in the store (it holds the final state), or stopped by
-         * SIGTERM (the executor decides what becomes of the job). */
+    if (rc == HC_ECANCELED || canceled) {
+        /* Canceled in the store (it holds the final state; the job may even
+         * have been retried and claimed by another worker since, so this
+         * one writes nothing), or stopped by SIGTERM (the executor decides
+         * what becomes of the job). A render that finished anyway leaves
+         * nothing behind. */
+        if (rc == 0) {
+            unlink(out_path);
+            unlink(poster_path);
+        }
         HC_INFO(COMP, "render stopped (%s) after %.1f s", canceled ? "job canceled" : "signal",
                 (hc_now_us() - t0) / 1e6);
         rc = HC_ECANCELED;

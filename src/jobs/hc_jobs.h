@@ -176,7 +176,7 @@ typedef struct hc_request {
     char *base_dir;                         /* bare paths resolve against it (owned, may be NULL) */
     int priority;                           /* "priority" (addition): higher first, default 0 */
     char *canonical_json; /* the body as stored: compact, keys sorted, job_id filled in (owned) */
-    hc_strlist warnings;                    /* e.g. unknown fields ignored */
+    hc_strlist warnings;  /* e.g. unknown fields ignored */
 } hc_request;
 
 typedef struct hc_request_opts {
@@ -224,31 +224,31 @@ typedef enum {
 typedef struct hc_job {
     char job_id[HC_MAX_JOB_ID_LEN + 1];
     hc_job_status status;
-    int progress;           /* 0..100, from frames encoded */
-    char current_step[16];  /* "", downloading, analyzing, rendering, uploading, finalizing */
+    int progress;          /* 0..100, from frames encoded */
+    char current_step[16]; /* "", downloading, analyzing, rendering, uploading, finalizing */
     int64_t frames_done, frames_total;
-    char *request;          /* hc_request.canonical_json */
-    char request_sha256[65]; /* hex SHA-256 of request: equal bodies, equal hashes */
-    int priority;           /* higher first; FIFO (seq) within a priority */
-    hc_hardware hardware;   /* settings.hardware, for dispatch */
-    int64_t seq;            /* insertion order, set by the store on create */
+    char *request;                 /* hc_request.canonical_json */
+    char request_sha256[65];       /* hex SHA-256 of request: equal bodies, equal hashes */
+    int priority;                  /* higher first; FIFO (seq) within a priority */
+    hc_hardware hardware;          /* settings.hardware, for dispatch */
+    int64_t seq;                   /* insertion order, set by the store on create */
     char *output_url, *poster_url; /* plain URLs (readers sign them if needed) */
-    char *output_key;       /* storage key of the MP4, e.g. "renders/test-001.mp4" */
-    char error_code[24];    /* hc_errname of the failure, "" when none */
+    char *output_key;              /* storage key of the MP4, e.g. "renders/test-001.mp4" */
+    char error_code[24];           /* hc_errname of the failure, "" when none */
     char *error_message;
     char batch_job_id[128]; /* the executor's id (local: "local-<pid>") */
     int64_t created_us, started_us, finished_us, updated_us;
     double duration_s, render_s;
-    char encoder[32];         /* "libx264", "h264_nvenc" */
-    char *encoder_reason;     /* why that encoder */
-    int attempts;             /* tries started so far */
-    char *metadata;           /* compact JSON object text, echoed back */
-    char *warnings;           /* JSON array text of render warnings, or NULL */
+    char encoder[32];     /* "libx264", "h264_nvenc" */
+    char *encoder_reason; /* why that encoder */
+    int attempts;         /* tries started so far */
+    char *metadata;       /* compact JSON object text, echoed back */
+    char *warnings;       /* JSON array text of render warnings, or NULL */
     hc_cb_state cb_state;
     int cb_attempts;
     int64_t cb_next_us;
-    char cb_delivery[40];     /* X-Hydra-Delivery id, the same across retries */
-    char *cb_last_error;      /* why the last delivery attempt failed */
+    char cb_delivery[40]; /* X-Hydra-Delivery id, the same across retries */
+    char *cb_last_error;  /* why the last delivery attempt failed */
 } hc_job;
 
 /* Free the strings of job and zero it; hc_job_fini on a zeroed job is a no-op. */

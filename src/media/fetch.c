@@ -212,7 +212,7 @@ static void job_fail_raw(fetch_job *job, int index, int code, const char *fmt, .
 }
 
 static bool job_stopped(fetch_job *job, int index) {
-    return atomic_load(&job->fail_index) < index;
+    return atomic_load(&job->fail_index) < index || (job->o.cancel && atomic_load(job->o.cancel));
 }
 
 static void job_done(fetch_job *job, int index) {
@@ -289,6 +289,9 @@ void hc_url_guard_attach(hc_url_guard *g, void *curl_easy) {
     g->curl = curl_easy;
     curl_easy_setopt((CURL *)curl_easy, CURLOPT_OPENSOCKETFUNCTION, guard_open);
     curl_easy_setopt((CURL *)curl_easy, CURLOPT_OPENSOCKETDATA, g);
+    /* No proxy from the environment: through one, the guard would judge
+     * the proxy's address and the proxy would reach the private network. */
+    curl_easy_setopt((CURL *)curl_easy, CURLOPT_PROXY, "");
 }
 
 /* ---- local inputs --------------------------------------------------------- */
@@ -908,7 +911,9 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
     pthread_mutex_destroy(&job.cb_lock);
     pthread_mutex_destroy(&job.lock);
 
-    if (atomic_load(&job.fail_index) < n) {
+    if (o->cancel && atomic_load(o->cancel)) {
+        rc = hc_err_set(err, HC_ECANCELED, "downloads canceled");
+    } else if (atomic_load(&job.fail_index) < n) {
         rc = hc_err_set(err, job.err.code, "%s", job.err.msg);
         HC_DEBUG(COMP, "fetch failed: %s", job.err.msg);
     }

@@ -11,6 +11,7 @@
 #include "core/hc_core.h"
 
 #include <libavutil/frame.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -40,6 +41,9 @@ typedef struct hc_fetch_opts {
      * here and in the process default: the CLI `render` keeps no guard. */
     bool guard_private;
     const char *url_allow; /* HC_URL_ALLOW list (NULL = the process default's) */
+    /* Set non-zero (from any thread) to stop: transfers abort at their next
+     * progress tick and hc_fetch_many returns HC_ECANCELED. May be NULL. */
+    atomic_int *cancel;
     /* Called from fetch threads as each input completes (may be NULL). */
     void (*on_done)(void *ud, int index, int n_done, int n_total);
     void *ud;
@@ -70,7 +74,8 @@ void hc_fetch_set_guard(bool on, const char *allow);
 
 /* The private-address guard (hc_url_guard_allows, core/hc_core.h) on a
  * libcurl easy handle. */
-/* The guard on a libcurl easy handle: install with hc_url_guard_attach
+/* The guard on a libcurl easy handle (which then uses no proxy, whatever
+ * the environment says): install with hc_url_guard_attach
  * (after any curl_easy_reset). The handle then refuses the connections
  * the guard refuses (libcurl reports CURLE_COULDNT_CONNECT) and refused
  * holds why ("address 127.0.0.1 is loopback"; "" when nothing was

@@ -262,6 +262,7 @@ static int fetch_inputs(const hc_request *req, const hc_render_opts *opts, const
         .work_dir = work_dir,
         .base_dir = req->base_dir,
         .allow_local = opts->allow_local,
+        .cancel = opts->cancel,
         .on_done = fetch_done,
         .ud = (void *)opts,
     };
@@ -308,13 +309,15 @@ static int prepare_audio(const hc_request *req, const hc_render_opts *opts, cons
     hc_fetch_opts fo = {.work_dir = work_dir,
                         .base_dir = req->base_dir,
                         .allow_local = opts->allow_local,
+                        .cancel = opts->cancel,
                         .max_bytes = (size_t)512 << 20};
     const char *url = req->audio_url, *label = "audio.url";
     hc_err e = {0};
     int rc = hc_fetch_many(&url, &label, 1, &fo, &f, &e);
     if (rc == 0) rc = hc_audio_decode(f.path, "audio.url", req->audio_start_s, max_s, music, &e);
     hc_fetched_fini(&f);
-    if (rc == HC_ETOOBIG || rc == HC_EINVAL) return hc_err_set(err, rc, "%s", e.msg);
+    if (rc == HC_ETOOBIG || rc == HC_EINVAL || rc == HC_ECANCELED)
+        return hc_err_set(err, rc, "%s", e.msg);
     if (rc != 0) {
         hc_strlist_add(warnings, "%s; the video is silent", e.msg);
         return 0;

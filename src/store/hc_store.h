@@ -29,11 +29,11 @@ typedef enum {
 } hc_store_order;
 
 typedef struct hc_store_query {
-    unsigned status_mask;   /* HC_JOB_MASK bits; 0 = any status */
+    unsigned status_mask; /* HC_JOB_MASK bits; 0 = any status */
     hc_store_order order;
-    int limit;              /* 1..1000 */
-    const char *cursor;     /* continue after this (from a previous list), or NULL */
-    bool callbacks_due;     /* only jobs with cb_state PENDING and cb_next_us <= now_us */
+    int limit;          /* 1..1000 */
+    const char *cursor; /* continue after this (from a previous list), or NULL */
+    bool callbacks_due; /* only jobs with cb_state PENDING and cb_next_us <= now_us */
     int64_t now_us;
 } hc_store_query;
 
@@ -72,7 +72,9 @@ struct hc_store {
     /* private state follows (priv_size bytes) */
 };
 
-static inline void *hc_store_priv(hc_store *s) { return (void *)(s + 1); }
+static inline void *hc_store_priv(hc_store *s) {
+    return (void *)(s + 1);
+}
 
 /* Backends by name. */
 extern const hc_store_backend hc_store_sqlite;

@@ -632,3 +632,50 @@ HC_TEST_T(serve_callback_follows_the_stored_state_and_is_signed, 300) {
     json_decref(hooks);
     stop(&s, SIGTERM);
 }
+
+HC_TEST_T(serve_cancel_during_download_and_dashed_ids, 300) {
+    int port = serve_images(hc_test_tmpdir(), 2, 320, 240);
+    CHECK(port > 0);
+    srv s = {0};
+    CHECK(start(&s, "--workers 1"));
+    /* /slow/ answers after 5 s: the worker is inside the download. */
+    char body[2048];
+    snprintf(body, sizeof body,
+             "{\"job_id\":\"slow-1\",\"images\":[{\"url\":\"http://127.0.0.1:%d/slow/img0.jpg\"}],"
+             "\"settings\":%s}",
+             port, SMALL);
+    long code;
+    json_decref(call(&s, "POST", "/render", body, &code));
+    CHECK(code == 202);
+    json_t *j = wait_status(&s, "slow-1", "processing", 30);
+    CHECK(j);
+    int wpid = worker_pid(j);
+    json_decref(j);
+    CHECK(wpid > 0);
+    sleep_ms(300);
+    double t0 = now_s();
+    json_decref(call(&s, "DELETE", "/render/slow-1", NULL, &code));
+    CHECK(code == 200);
+    while (alive(wpid) && now_s() - t0 < 5)
+        sleep_ms(20);
+    CHECKF(now_s() - t0 < 1.0, "worker alive %.2f s after DELETE", now_s() - t0);
+    /* A job id may start with '-': the worker is not confused by it. */
+    request_json(body, sizeof body, "-dash-1", port, 2, SMALL);
+    json_decref(call(&s, "POST", "/render", body, &code));
+    CHECK(code == 202);
+    j = wait_status(&s, "-dash-1", NULL, 120);
+    CHECK(j);
+    CHECKF(!strcmp(sget(j, "status"), "completed"), "status %s: %s", sget(j, "status"),
+           sget(json_object_get(j, "error"), "message"));
+    json_decref(j);
+    stop(&s, SIGTERM);
+}
+
+HC_TEST(serve_refuses_outputs_over_the_data_dir) {
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s serve --data-dir %s/d --storage file:%s 2>&1", hc_test_bin(),
+             hc_test_tmpdir(), hc_test_tmpdir());
+    CHECK(hc_test_run(cmd, &out) == 2);
+    CHECKF(strstr(out, "must not contain the data directory"), "%s", out);
+    free(out);
+}
