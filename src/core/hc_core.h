@@ -118,6 +118,9 @@ size_t hc_json_escape(char *buf, size_t len, const char *s);
 /* mkdir -p: create path and its missing parents (mode 0755). HC_EIO
  * naming the directory that could not be made. */
 int hc_mkdirs(const char *path, hc_err *err);
+/* rm -rf: remove path and everything below it (symlinks are removed, not
+ * followed); a missing path is fine. Failures are logged, not returned. */
+void hc_remove_tree(const char *path);
 /* Number of usable CPU cores (>= 1). */
 int hc_cpu_count(void);
 

@@ -3,6 +3,7 @@
 #include "core/hc_core.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -195,4 +196,15 @@ int hc_mkdirs(const char *path, hc_err *err) {
         }
     }
     return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    if (remove(path) != 0 && errno != ENOENT)
+        HC_WARN("core", "could not remove %s: %s", path, strerror(errno));
+    return 0;
+}
+
+void hc_remove_tree(const char *path) {
+    nftw(path, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }

@@ -329,7 +329,17 @@ static bool deliver_due(hc_notifier *n) {
         bool stop = n->stop;
         pthread_mutex_unlock(&n->mu);
         if (stop) break;
-        deliver(n, &list.v[i]);
+        /* The list may be seconds old (deliveries before this one took
+         * up to 10 s each): deliver from the stored state, and only if the
+         * same callback is still pending. */
+        hc_job fresh = {0};
+        const hc_job *seen = &list.v[i];
+        hc_err gerr = {0};
+        if (hc_store_get(n->store, seen->job_id, &fresh, &gerr) == 0 &&
+            fresh.cb_state == HC_CB_PENDING && fresh.status == seen->status &&
+            strcmp(fresh.cb_delivery, seen->cb_delivery) == 0)
+            deliver(n, &fresh);
+        hc_job_fini(&fresh);
     }
     bool more = list.n == BATCH && i == list.n;
     hc_job_list_fini(&list);

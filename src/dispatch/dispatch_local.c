@@ -29,6 +29,7 @@
 #include "media/hc_media.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -300,6 +301,20 @@ static void fill(local *L) {
 
 /* ---- supervision ---------------------------------------------------------- */
 
+/* What a worker killed mid-render leaves: its downloads and the MP4
+ * being written (a ".part" beside the output, which /files would serve). */
+static void remove_leftovers(local *L, const hc_job *job) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/work/job-%s", L->cfg->data_dir, job->job_id);
+    hc_remove_tree(path);
+    const char *st = L->cfg->storage;
+    if (st && !strncmp(st, "file:", 5) && job->output_key &&
+        hc_storage_key_check(job->output_key, NULL) == 0) {
+        snprintf(path, sizeof path, "%s/%s.part", st + 5, job->output_key);
+        unlink(path);
+    }
+}
+
 /* A worker exited with wait status st: settle its job. */
 static void settle(local *L, const run *r, int st) {
     hc_job job = {0};
@@ -312,6 +327,9 @@ static void settle(local *L, const run *r, int st) {
         hc_job_fini(&job);
         return;
     }
+    /* A worker that ended any other way than by completing the job may have
+     * been killed before cleaning up (and no other worker has the job). */
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) remove_leftovers(L, &job);
     if (job.status == HC_JOB_PROCESSING) {
         char reason[160];
         exit_reason(st, reason, sizeof reason);

@@ -156,12 +156,6 @@ static char *file_url(const char *base, const char *key) {
     return u;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /* The render's warnings (request warnings first) as a JSON array, or NULL. */
 static char *warnings_json(const hc_request *req, const hc_render_result *res) {
     if (req->warnings.n + res->warnings.n == 0) return NULL;
@@ -367,7 +361,7 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     }
 
 done:
-    if (work_dir[0]) nftw(work_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    if (work_dir[0]) hc_remove_tree(work_dir);
     hc_render_result_fini(&res);
     hc_request_free(req);
     hc_job_fini(&job);

@@ -278,19 +278,6 @@ static int fetch_inputs(const hc_request *req, const hc_render_opts *opts, const
     return rc;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    if (remove(path) != 0) HC_WARN("render", "could not remove %s: %s", path, strerror(errno));
-    return 0;
-}
-
-/* Remove the work directory this render made (downloads, nothing else). */
-static void remove_tree(const char *dir) {
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 /* The music: fetch, decode the segment that plays (from audio.start_time,
  * for audio.duration or as long as the video needs), find its beats, and
  * repeat them for every loop of the segment. Unusable music (unreachable,
@@ -530,7 +517,7 @@ done:
         free(files);
     }
     free(info);
-    if (own_work_dir) remove_tree(work_dir);
+    if (own_work_dir) hc_remove_tree(work_dir);
     hc_captions_free(ps.captions);
     hc_audio_fini(&ps.track);
     hc_audio_fini(&music);

@@ -6,6 +6,7 @@
  * `jobs` command against the same store. */
 #include "hc_test.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -135,6 +136,28 @@ static bool alive(int pid) {
     return !zombie;
 }
 
+/* Live (not zombie) processes whose parent is pid. */
+static int children_of(int pid) {
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int child = atoi(e->d_name);
+        if (child <= 0) continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", child);
+        char *st = hc_test_read_file(path, NULL);
+        const char *p = st ? strrchr(st, ')') : NULL;
+        char state = 0;
+        int ppid = 0;
+        if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == pid && state != 'Z') n++;
+        free(st);
+    }
+    closedir(d);
+    return n;
+}
+
 HC_TEST_T(serve_seed_example_as_written, 600) {
     int port = serve_images(hc_test_tmpdir(), 1, 1200, 1600);
     CHECK(port > 0);
@@ -212,6 +235,11 @@ HC_TEST_T(serve_seed_example_as_written, 600) {
           json_equal(json_object_get(alt, "output_url"), json_object_get(fin, "output_url")));
     json_decref(alt);
     json_decref(fin);
+    /* Nothing queued: no worker process idles. */
+    double t0 = now_s();
+    while (children_of(s.pid) != 0 && now_s() - t0 < 2)
+        sleep_ms(50);
+    CHECKF(children_of(s.pid) == 0, "%d worker processes idle", children_of(s.pid));
     CHECK(WIFEXITED(stop(&s, SIGTERM)));
 }
 
@@ -537,6 +565,14 @@ HC_TEST_T(serve_job_timeout_fails_the_job, 300) {
     CHECKF(!strcmp(sget(json_object_get(j, "error"), "code"), "TIMEOUT"), "error %s",
            sget(json_object_get(j, "error"), "code"));
     json_decref(j);
+    /* The killed worker's downloads and partial MP4 are removed. */
+    char path[2048];
+    snprintf(path, sizeof path, "%s/outputs/renders/slowpoke.mp4.part", s.data);
+    for (double t0 = now_s(); access(path, F_OK) == 0 && now_s() - t0 < 2;)
+        sleep_ms(50);
+    CHECK(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/work/job-slowpoke", s.data);
+    CHECK(access(path, F_OK) != 0);
     stop(&s, SIGTERM);
 }
 
@@ -678,4 +714,45 @@ HC_TEST(serve_refuses_outputs_over_the_data_dir) {
     CHECK(hc_test_run(cmd, &out) == 2);
     CHECKF(strstr(out, "must not contain the data directory"), "%s", out);
     free(out);
+}
+
+HC_TEST_T(serve_runs_higher_priority_first_then_fifo, 300) {
+    int port = serve_images(hc_test_tmpdir(), 2, 320, 240);
+    CHECK(port > 0);
+    srv s = {0};
+    CHECK(start(&s, "--workers 1"));
+    char body[2048];
+    long code;
+    request_json(body, sizeof body, "blocker", port, 2, LONG);
+    json_decref(call(&s, "POST", "/render", body, &code));
+    json_t *j = wait_status(&s, "blocker", "processing", 60);
+    CHECK(j);
+    json_decref(j);
+    /* Queued behind it: two ordinary jobs, then an urgent one. */
+    const char *ids[] = {"low-1", "low-2", "urgent"};
+    for (int i = 0; i < 3; i++) {
+        request_json(body, sizeof body, ids[i], port, 2, SMALL);
+        if (i == 2) {
+            size_t n = strlen(body);
+            snprintf(body + n - 1, sizeof body - n + 1, ",\"priority\":10}");
+        }
+        json_decref(call(&s, "POST", "/render", body, &code));
+        CHECKF(code == 202, "%s: %ld", ids[i], code);
+    }
+    json_decref(call(&s, "DELETE", "/render/blocker", NULL, &code));
+    for (int i = 0; i < 3; i++) {
+        j = wait_status(&s, ids[i], "completed", 120);
+        CHECK(j);
+        json_decref(j);
+    }
+    /* Started in the order urgent, low-1, low-2. */
+    char started[3][40];
+    for (int i = 0; i < 3; i++) {
+        j = status_of(&s, ids[i]);
+        snprintf(started[i], sizeof started[i], "%s", sget(j, "started_at"));
+        json_decref(j);
+    }
+    CHECKF(strcmp(started[2], started[0]) < 0 && strcmp(started[0], started[1]) < 0,
+           "started: low-1 %s, low-2 %s, urgent %s", started[0], started[1], started[2]);
+    stop(&s, SIGTERM);
 }
