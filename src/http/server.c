@@ -276,13 +276,22 @@ static enum MHD_Result reply_preflight(http_req *r) {
 }
 
 /* application/json, with or without parameters; a missing type is taken as JSON. */
+/* The body is read as JSON whatever the type says, as the original API
+ * did, for the types a JSON body arrives with in practice: none,
+ * application/json (or any +json), text/plain, and
+ * application/x-www-form-urlencoded (what `curl -d` sends). Form uploads
+ * and other media are refused. */
 static bool json_content_type(struct MHD_Connection *conn) {
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     if (!ct) return true;
     while (*ct == ' ')
         ct++;
     size_t n = strcspn(ct, "; \t");
-    return n == 16 && !strncasecmp(ct, "application/json", 16);
+    static const char *const ok[] = {"application/json", "text/plain",
+                                     "application/x-www-form-urlencoded"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (n == strlen(ok[i]) && !strncasecmp(ct, ok[i], n)) return true;
+    return n > 5 && !strncasecmp(ct + n - 5, "+json", 5);
 }
 
 /* Route, method and API key: the route to run, or NULL when an error
@@ -333,7 +342,8 @@ static enum MHD_Result begin_body(http_req *r, void **con_cls) {
     if (!rt) return ret;
     if (!json_content_type(r->conn))
         return http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
-                                "request body: Content-Type must be application/json");
+                                "request body: Content-Type must be application/json (got "
+                                "a form upload or another media type)");
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
     size_t want = 0;
     if (cl) {
