@@ -4,7 +4,8 @@
  * A cancel here reaches a running render through the store: its worker's
  * next progress write fails the compare-and-set and it stops (within a
  * second). A retry queues the job again; a running server's executor picks
- * it up on its next look at the queue. */
+ * it up on its next look at the queue. With API keys on (HC_API_KEYS),
+ * output URLs are signed as the server signs them. */
 #include "app/app.h"
 #include "core/hc_core.h"
 #include "store/hc_store.h"
@@ -25,10 +26,31 @@ static void help(FILE *f) {
           f);
 }
 
-static void print_status(const hc_job *job) {
-    char *j = hc_job_status_json(job, NULL, NULL);
+/* With API keys on, the server's /files URLs need a signature: sign them
+ * as GET /render/status does (DESIGN.md §12), under the same key. The
+ * prefix is the public URL's, else the URL's own "<origin>/files/". */
+static char *signed_url(const hc_config *cfg, const char *secret, const char *url) {
+    if (!secret[0] || !url) return NULL;
+    char prefix[1024];
+    if (cfg->public_url) {
+        snprintf(prefix, sizeof prefix, "%s/files/", cfg->public_url);
+    } else {
+        const char *origin = strstr(url, "://");
+        const char *files = origin ? strstr(origin + 3, "/files/") : NULL;
+        if (!files || files - url + 7 >= (long)sizeof prefix) return NULL;
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(files - url + 7), url);
+    }
+    return hc_urlsign(secret, prefix, url);
+}
+
+static void print_status(const hc_config *cfg, const char *secret, const hc_job *job) {
+    char *out = signed_url(cfg, secret, job->output_url);
+    char *poster = signed_url(cfg, secret, job->poster_url);
+    char *j = hc_job_status_json(job, out, poster);
     puts(j ? j : "{}");
     free(j);
+    free(out);
+    free(poster);
 }
 
 static int list_jobs(hc_store *store, int argc, char **argv, hc_err *err) {
@@ -130,7 +152,13 @@ int hc_cmd_jobs(int argc, char **argv) {
         rc = hc_store_cancel(store, argv[1], &job, &err);
     else
         rc = hc_store_retry(store, argv[1], &job, &err);
-    if (!rc && needs_id) print_status(&job);
+    char secret[65] = "";
+    if (!rc && needs_id && cfg.api_keys && hc_urlsign_key_load(cfg.data_dir, secret, &err) != 0) {
+        fprintf(stderr, "hydra-compose jobs: warning: URLs left unsigned: %s\n", err.msg);
+        hc_err_clear(&err);
+        secret[0] = 0;
+    }
+    if (!rc && needs_id) print_status(&cfg, secret, &job);
 
 done:
     if (rc) {

@@ -97,9 +97,6 @@ enum MHD_Result http_api_metrics(http_req *r);
 enum MHD_Result http_files_get(http_req *r);
 
 /* ---- files.c: URL signing ---- */
-/* Read DATA_DIR/url-signing.key, creating it (32 random bytes as hex,
- * mode 0600) when absent. */
-int http_sign_key_load(const char *data_dir, char hex[65], hc_err *err);
 /* Is the request's ?exp=&sig= a valid, unexpired signature for key? */
 bool http_sign_check(const hc_http_server *srv, struct MHD_Connection *conn, const char *key);
 /* url with "?exp=E&sig=S" appended when it is one of our /files URLs and

@@ -657,7 +657,7 @@ int hc_http_start(const hc_http_env *env, hc_http_server **out, hc_err *err) {
             rc = hc_err_set(err, HC_EINVAL, "HC_DATA_DIR is required for signed file URLs");
             goto fail;
         }
-        if ((rc = http_sign_key_load(cfg->data_dir, srv->sign_secret, err))) goto fail;
+        if ((rc = hc_urlsign_key_load(cfg->data_dir, srv->sign_secret, err))) goto fail;
     }
     if ((rc = open_listener(cfg->listen && *cfg->listen ? cfg->listen : "127.0.0.1:8080", &fd, &v6,
                             srv->url, sizeof srv->url, err)))

@@ -287,6 +287,18 @@ int hc_storage_key_check(const char *key, hc_err *err);
  * ".jpg" appended as) ".jpg". */
 void hc_poster_name(const char *video, char *buf, size_t len);
 
+/* ---- signed output URLs (urlsign.c) ---------------------------------------
+ * When API keys are on, /files URLs carry ?exp=UNIX&sig=HEX so they work
+ * without a header. */
+/* Read DATA_DIR/url-signing.key into hex (64 hex digits + NUL), creating
+ * it (random, mode 0600) if missing. */
+int hc_urlsign_key_load(const char *data_dir, char hex[65], hc_err *err);
+/* url signed for 7 days (expiry rounded up to the hour) when it starts
+ * with prefix ("<base>/files/"); NULL otherwise. Caller frees with free(). */
+char *hc_urlsign(const char *secret, const char *prefix, const char *url);
+/* Do exp and sig (the query values, may be NULL) sign key, unexpired? */
+bool hc_urlsign_check(const char *secret, const char *key, const char *exp, const char *sig);
+
 /* Output frame size for an aspect ratio and resolution (DESIGN.md §2). */
 void hc_output_size(hc_aspect aspect, hc_resolution res, int *w, int *h);
 

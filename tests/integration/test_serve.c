@@ -756,3 +756,47 @@ HC_TEST_T(serve_runs_higher_priority_first_then_fifo, 300) {
            "started: low-1 %s, low-2 %s, urgent %s", started[0], started[1], started[2]);
     stop(&s, SIGTERM);
 }
+
+HC_TEST_T(serve_api_keys_sign_output_urls_for_status_and_jobs_show, 300) {
+    int port = serve_images(hc_test_tmpdir(), 2, 320, 240);
+    CHECK(port > 0);
+    srv s = {0};
+    CHECK(start(&s, "--workers 1 --api-keys k-one,k-two"));
+    char body[2048], url[512], *resp = NULL;
+    request_json(body, sizeof body, "keyed", port, 2, SMALL);
+    snprintf(url, sizeof url, "%s/render", s.url);
+    CHECK(hc_test_http("POST", url, body, NULL, &resp, NULL) == 401);
+    free(resp);
+    CHECK(hc_test_http("POST", url, body, "X-Api-Key: k-two", &resp, NULL) == 202);
+    free(resp);
+    snprintf(url, sizeof url, "%s/render/status?job_id=keyed", s.url);
+    json_t *j = NULL;
+    for (double t_end = now_s() + 120; now_s() < t_end; sleep_ms(100)) {
+        hc_test_http("GET", url, NULL, "Authorization: Bearer k-one", &resp, NULL);
+        json_decref(j);
+        j = json_loads(resp, 0, NULL);
+        free(resp);
+        if (!strcmp(sget(j, "status"), "completed")) break;
+    }
+    CHECK(!strcmp(sget(j, "status"), "completed"));
+    /* The status's URL opens without a key; the bare URL does not. */
+    const char *signed_out = sget(j, "output_url");
+    CHECKF(strstr(signed_out, "?exp=") && strstr(signed_out, "&sig="), "%s", signed_out);
+    CHECK(hc_test_http("HEAD", signed_out, NULL, NULL, NULL, NULL) == 200);
+    char bare[512];
+    snprintf(bare, sizeof bare, "%.*s", (int)(strchr(signed_out, '?') - signed_out), signed_out);
+    CHECK(hc_test_http("HEAD", bare, NULL, NULL, NULL, NULL) == 401);
+    /* jobs show signs the same way. */
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "HC_API_KEYS=k-one HC_DATA_DIR=%s %s jobs show keyed", s.data,
+             hc_test_bin());
+    CHECK(hc_test_run(cmd, &out) == 0);
+    json_t *shown = json_loads(out, 0, NULL);
+    free(out);
+    const char *cli_url = sget(shown, "output_url");
+    CHECKF(strstr(cli_url, "&sig="), "jobs show: %s", cli_url);
+    CHECK(hc_test_http("HEAD", cli_url, NULL, NULL, NULL, NULL) == 200);
+    json_decref(shown);
+    json_decref(j);
+    stop(&s, SIGTERM);
+}
