@@ -155,6 +155,18 @@ int hc_test_httpd(const char *dir) {
     return -1;
 }
 
+int hc_test_make_jpegs(const char *dir, int n, int w, int h) {
+    for (int i = 0; i < n; i++) {
+        char cmd[PATH_MAX + 256];
+        snprintf(cmd, sizeof cmd,
+                 "ffmpeg -v error -y -f lavfi -i testsrc2=size=%dx%d:rate=1 -vf hue=h=%d -frames:v "
+                 "1 %s/img%d.jpg",
+                 w, h, i * 70, dir, i);
+        if (hc_test_run(cmd, NULL) != 0) return -1;
+    }
+    return 0;
+}
+
 int hc_test_serve(const char *data_dir, const char *args, char *url, size_t url_len) {
     int fds[2];
     if (pipe(fds) != 0) return -1;
@@ -190,28 +202,16 @@ int hc_test_serve(const char *data_dir, const char *args, char *url, size_t url_
     return pid;
 }
 
-typedef struct http_buf {
-    char *p;
-    size_t n;
-} http_buf;
-
 static size_t http_collect(char *data, size_t size, size_t nmemb, void *ud) {
-    http_buf *b = ud;
-    size_t len = size * nmemb;
-    char *np = realloc(b->p, b->n + len + 1);
-    if (!np) return 0;
-    b->p = np;
-    memcpy(b->p + b->n, data, len);
-    b->n += len;
-    b->p[b->n] = 0;
-    return len;
+    hc_buf_put(ud, data, size * nmemb);
+    return size * nmemb;
 }
 
 long hc_test_http(const char *method, const char *url, const char *body, const char *headers,
                   char **resp, char **hdrs) {
     CURL *h = curl_easy_init();
     if (!h) return 0;
-    http_buf rb = {0}, hb = {0};
+    hc_buf rb = {0}, hb = {0};
     struct curl_slist *list = NULL;
     if (headers) {
         char *copy = strdup(headers), *save = NULL;

@@ -66,6 +66,10 @@ int hc_test_run(const char *cmd, char **out);
  * returns the port (>0) or -1. Stopped by the runner after the test. */
 int hc_test_httpd(const char *dir);
 
+/* n distinct JPEGs dir/img0.jpg.. of w x h (ffmpeg's test source, each a
+ * different hue). Returns 0 or -1. */
+int hc_test_make_jpegs(const char *dir, int n, int w, int h);
+
 /* Start `hydra-compose serve --listen 127.0.0.1:0 --data-dir data_dir ARGS`
  * (args: extra shell words, may be NULL) in the background, its stderr in
  * data_dir/../serve-PID.log; waits for the line with the URL. Returns the

@@ -91,6 +91,12 @@ int hc_cmd_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (!outputs) { /* jobs would be accepted, then fail in every worker */
+        rc = hc_err_set(&err, HC_EINVAL,
+                        "HC_STORAGE %s: only file:DIR storage is available in this build",
+                        cfg.storage);
+        goto done;
+    }
     snprintf(work, sizeof work, "%s/work", cfg.data_dir);
     if ((rc = hc_mkdirs(cfg.data_dir, &err)) || (rc = hc_mkdirs(work, &err)) ||
         (outputs && (rc = hc_mkdirs(outputs, &err))))

@@ -124,6 +124,20 @@ void hc_remove_tree(const char *path);
 /* Number of usable CPU cores (>= 1). */
 int hc_cpu_count(void);
 
+/* A growable byte buffer, always NUL-terminated after its n bytes (so it
+ * holds text too). Growth aborts on OOM, like hc_xmalloc. Zero-initialise
+ * it; hc_buf_fini frees. */
+typedef struct hc_buf {
+    char *p;
+    size_t n, cap;
+} hc_buf;
+/* Room for `more` bytes past n (and the NUL). */
+void hc_buf_reserve(hc_buf *b, size_t more);
+void hc_buf_put(hc_buf *b, const void *data, size_t n);
+void hc_buf_puts(hc_buf *b, const char *s);
+void hc_buf_printf(hc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hc_buf_fini(hc_buf *b);
+
 /* A growable list of owned strings, e.g. result warnings. */
 typedef struct hc_strlist {
     char **v;

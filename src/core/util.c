@@ -3,6 +3,7 @@
 #include "core/hc_core.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <ftw.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -207,4 +208,48 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 void hc_remove_tree(const char *path) {
     nftw(path, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+void hc_buf_reserve(hc_buf *b, size_t more) {
+    if (b->n + more + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + more + 1)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+        fputs("hydra-compose: out of memory\n", stderr);
+        abort();
+    }
+    b->p = np;
+    b->cap = cap;
+}
+
+void hc_buf_put(hc_buf *b, const void *data, size_t n) {
+    hc_buf_reserve(b, n);
+    if (n) memcpy(b->p + b->n, data, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+void hc_buf_puts(hc_buf *b, const char *s) {
+    hc_buf_put(b, s, strlen(s));
+}
+
+void hc_buf_printf(hc_buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    hc_buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)n;
+}
+
+void hc_buf_fini(hc_buf *b) {
+    free(b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
 }

@@ -21,56 +21,6 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-/* A growable text buffer (aborts on OOM like hc_xmalloc). */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t more) {
-    if (b->n + more + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->n + more + 1)
-        cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-        fputs("hydra-compose: out of memory\n", stderr);
-        abort();
-    }
-    b->p = np;
-    b->cap = cap;
-}
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    sb_reserve(b, n);
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void sb_puts(sbuf *b, const char *s) {
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[512];
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof tmp) {
-        sb_put(b, tmp, (size_t)n);
-        return;
-    }
-    sb_reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)n;
-}
-
 char *http_status_json(hc_http_server *srv, const hc_job *job) {
     if (!srv->sign_secret[0]) return hc_job_status_json(job, NULL, NULL);
     char *out = job->output_url ? http_sign_url(srv, job->output_url) : NULL;
@@ -247,13 +197,13 @@ static enum MHD_Result cancel(http_req *r, const char *id) {
             char *json = http_status_json(srv, &job);
             char esc[HC_MAX_JOB_ID_LEN * 2 + 8];
             http_json_escape(esc, sizeof esc, job.job_id);
-            sbuf b = {0};
-            sb_printf(&b,
-                      "{\"error\":{\"code\":\"CONFLICT\",\"message\":\"job %s is already %s\"},"
-                      "\"job\":",
-                      esc, hc_job_status_names[job.status]);
-            sb_puts(&b, json);
-            sb_puts(&b, "}");
+            hc_buf b = {0};
+            hc_buf_printf(&b,
+                          "{\"error\":{\"code\":\"CONFLICT\",\"message\":\"job %s is already %s\"},"
+                          "\"job\":",
+                          esc, hc_job_status_names[job.status]);
+            hc_buf_puts(&b, json);
+            hc_buf_puts(&b, "}");
             free(json);
             ret = http_reply_json(r, MHD_HTTP_CONFLICT, b.p);
             goto done;
@@ -338,22 +288,22 @@ enum MHD_Result http_api_list(http_req *r) {
         hc_job_list_fini(&list);
         return store_failure(r, rc, &err, "list");
     }
-    sbuf b = {0};
-    sb_reserve(&b, (size_t)list.n * 600 + 64);
-    sb_puts(&b, "{\"jobs\":[");
+    hc_buf b = {0};
+    hc_buf_reserve(&b, (size_t)list.n * 600 + 64);
+    hc_buf_puts(&b, "{\"jobs\":[");
     for (int i = 0; i < list.n; i++) {
         char *json = http_status_json(srv, &list.v[i]);
-        if (i) sb_puts(&b, ",");
-        sb_puts(&b, json);
+        if (i) hc_buf_puts(&b, ",");
+        hc_buf_puts(&b, json);
         free(json);
     }
-    sb_puts(&b, "],\"next_cursor\":");
+    hc_buf_puts(&b, "],\"next_cursor\":");
     if (list.next_cursor[0]) {
         char esc[160];
         http_json_escape(esc, sizeof esc, list.next_cursor);
-        sb_printf(&b, "\"%s\"}", esc);
+        hc_buf_printf(&b, "\"%s\"}", esc);
     } else {
-        sb_puts(&b, "null}");
+        hc_buf_puts(&b, "null}");
     }
     hc_job_list_fini(&list);
     return http_reply_json(r, MHD_HTTP_OK, b.p);
@@ -367,25 +317,26 @@ enum MHD_Result http_api_healthz(http_req *r) {
     hc_err err = {0};
     int rc = hc_store_count(srv->env.store, counts, &err);
     bool draining = atomic_load(&srv->quiesced);
-    sbuf b = {0};
+    hc_buf b = {0};
     if (rc) {
         HC_WARN("http", "healthz: store: %s", err.msg[0] ? err.msg : hc_strerror(rc));
-        sb_printf(&b, "{\"status\":\"error\",\"store\":\"error\",\"error\":{\"code\":\"%s\"}}",
-                  hc_errname(rc));
+        hc_buf_printf(&b, "{\"status\":\"error\",\"store\":\"error\",\"error\":{\"code\":\"%s\"}}",
+                      hc_errname(rc));
         return http_reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE, b.p);
     }
-    sb_printf(&b,
-              "{\"status\":\"%s\",\"store\":\"ok\",\"queued\":%" PRId64 ",\"processing\":%" PRId64
-              ",\"workers\":",
-              draining ? "draining" : "ok", counts[HC_JOB_QUEUED], counts[HC_JOB_PROCESSING]);
+    hc_buf_printf(&b,
+                  "{\"status\":\"%s\",\"store\":\"ok\",\"queued\":%" PRId64
+                  ",\"processing\":%" PRId64 ",\"workers\":",
+                  draining ? "draining" : "ok", counts[HC_JOB_QUEUED], counts[HC_JOB_PROCESSING]);
     hc_executor *x = executor(srv);
     if (x) {
         hc_executor_stats s = {0};
         hc_executor_stats_get(x, &s);
-        sb_printf(&b, "{\"cpu_slots\":%d,\"gpu_slots\":%d,\"cpu_running\":%d,\"gpu_running\":%d}}",
-                  s.cpu_slots, s.gpu_slots, s.cpu_running, s.gpu_running);
+        hc_buf_printf(&b,
+                      "{\"cpu_slots\":%d,\"gpu_slots\":%d,\"cpu_running\":%d,\"gpu_running\":%d}}",
+                      s.cpu_slots, s.gpu_slots, s.cpu_running, s.gpu_running);
     } else {
-        sb_puts(&b, "null}");
+        hc_buf_puts(&b, "null}");
     }
     return http_reply_json(r, draining ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, b.p);
 }
@@ -397,33 +348,35 @@ enum MHD_Result http_api_metrics(http_req *r) {
     int64_t counts[HC_JOB_STATUS_COUNT] = {0};
     hc_err err = {0};
     bool store_up = hc_store_count(srv->env.store, counts, &err) == 0;
-    sbuf b = {0};
-    sb_printf(&b,
-              "# HELP hydra_store_up Whether the job store answered.\n"
-              "# TYPE hydra_store_up gauge\nhydra_store_up %d\n",
-              store_up ? 1 : 0);
+    hc_buf b = {0};
+    hc_buf_printf(&b,
+                  "# HELP hydra_store_up Whether the job store answered.\n"
+                  "# TYPE hydra_store_up gauge\nhydra_store_up %d\n",
+                  store_up ? 1 : 0);
     if (store_up) {
-        sb_puts(&b, "# HELP hydra_jobs Jobs in the store by status.\n# TYPE hydra_jobs gauge\n");
+        hc_buf_puts(&b,
+                    "# HELP hydra_jobs Jobs in the store by status.\n# TYPE hydra_jobs gauge\n");
         for (int i = 0; i < HC_JOB_STATUS_COUNT; i++)
-            sb_printf(&b, "hydra_jobs{status=\"%s\"} %" PRId64 "\n", hc_job_status_names[i],
-                      counts[i]);
-        sb_printf(&b,
-                  "# HELP hydra_queue_depth Jobs waiting for a worker.\n"
-                  "# TYPE hydra_queue_depth gauge\nhydra_queue_depth %" PRId64 "\n",
-                  counts[HC_JOB_QUEUED]);
+            hc_buf_printf(&b, "hydra_jobs{status=\"%s\"} %" PRId64 "\n", hc_job_status_names[i],
+                          counts[i]);
+        hc_buf_printf(&b,
+                      "# HELP hydra_queue_depth Jobs waiting for a worker.\n"
+                      "# TYPE hydra_queue_depth gauge\nhydra_queue_depth %" PRId64 "\n",
+                      counts[HC_JOB_QUEUED]);
     }
     hc_executor *x = executor(srv);
     if (x) {
         hc_executor_stats s = {0};
         hc_executor_stats_get(x, &s);
-        sb_printf(&b,
-                  "# HELP hydra_workers_busy Render slots in use.\n"
-                  "# TYPE hydra_workers_busy gauge\n"
-                  "hydra_workers_busy{kind=\"cpu\"} %d\nhydra_workers_busy{kind=\"gpu\"} %d\n"
-                  "# HELP hydra_workers_slots Render slots available.\n"
-                  "# TYPE hydra_workers_slots gauge\n"
-                  "hydra_workers_slots{kind=\"cpu\"} %d\nhydra_workers_slots{kind=\"gpu\"} %d\n",
-                  s.cpu_running, s.gpu_running, s.cpu_slots, s.gpu_slots);
+        hc_buf_printf(
+            &b,
+            "# HELP hydra_workers_busy Render slots in use.\n"
+            "# TYPE hydra_workers_busy gauge\n"
+            "hydra_workers_busy{kind=\"cpu\"} %d\nhydra_workers_busy{kind=\"gpu\"} %d\n"
+            "# HELP hydra_workers_slots Render slots available.\n"
+            "# TYPE hydra_workers_slots gauge\n"
+            "hydra_workers_slots{kind=\"cpu\"} %d\nhydra_workers_slots{kind=\"gpu\"} %d\n",
+            s.cpu_running, s.gpu_running, s.cpu_slots, s.gpu_slots);
     }
 
     uint64_t bucket[HTTP_RENDER_BUCKETS + 1], count, frames, finished[HC_JOB_STATUS_COUNT];
@@ -436,35 +389,38 @@ enum MHD_Result http_api_metrics(http_req *r) {
     frames = srv->frames_total;
     fps = srv->last_fps;
     pthread_mutex_unlock(&srv->mu);
-    sb_puts(&b, "# HELP hydra_render_seconds Wall time of completed renders.\n"
-                "# TYPE hydra_render_seconds histogram\n");
+    hc_buf_puts(&b, "# HELP hydra_render_seconds Wall time of completed renders.\n"
+                    "# TYPE hydra_render_seconds histogram\n");
     uint64_t cum = 0;
     for (int i = 0; i < HTTP_RENDER_BUCKETS; i++) {
         cum += bucket[i];
-        sb_printf(&b, "hydra_render_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-                  http_render_bounds_s[i], cum);
+        hc_buf_printf(&b, "hydra_render_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                      http_render_bounds_s[i], cum);
     }
     cum += bucket[HTTP_RENDER_BUCKETS];
-    sb_printf(&b,
-              "hydra_render_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
-              "hydra_render_seconds_sum %.6f\nhydra_render_seconds_count %" PRIu64 "\n",
-              cum, sum, count);
-    sb_printf(&b,
-              "# HELP hydra_frames_encoded_total Frames encoded by completed renders.\n"
-              "# TYPE hydra_frames_encoded_total counter\nhydra_frames_encoded_total %" PRIu64 "\n"
-              "# HELP hydra_frames_per_second Encoding speed of the last completed render.\n"
-              "# TYPE hydra_frames_per_second gauge\nhydra_frames_per_second %.3f\n",
-              frames, fps);
-    sb_puts(&b, "# HELP hydra_jobs_finished_total Jobs that reached a final state since start.\n"
+    hc_buf_printf(&b,
+                  "hydra_render_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+                  "hydra_render_seconds_sum %.6f\nhydra_render_seconds_count %" PRIu64 "\n",
+                  cum, sum, count);
+    hc_buf_printf(&b,
+                  "# HELP hydra_frames_encoded_total Frames encoded by completed renders.\n"
+                  "# TYPE hydra_frames_encoded_total counter\nhydra_frames_encoded_total %" PRIu64
+                  "\n"
+                  "# HELP hydra_frames_per_second Encoding speed of the last completed render.\n"
+                  "# TYPE hydra_frames_per_second gauge\nhydra_frames_per_second %.3f\n",
+                  frames, fps);
+    hc_buf_puts(&b,
+                "# HELP hydra_jobs_finished_total Jobs that reached a final state since start.\n"
                 "# TYPE hydra_jobs_finished_total counter\n");
     for (int i = HC_JOB_COMPLETED; i < HC_JOB_STATUS_COUNT; i++)
-        sb_printf(&b, "hydra_jobs_finished_total{status=\"%s\"} %" PRIu64 "\n",
-                  hc_job_status_names[i], finished[i]);
-    sb_puts(&b, "# HELP hydra_http_requests_total HTTP responses by status code.\n"
-                "# TYPE hydra_http_requests_total counter\n");
+        hc_buf_printf(&b, "hydra_jobs_finished_total{status=\"%s\"} %" PRIu64 "\n",
+                      hc_job_status_names[i], finished[i]);
+    hc_buf_puts(&b, "# HELP hydra_http_requests_total HTTP responses by status code.\n"
+                    "# TYPE hydra_http_requests_total counter\n");
     for (int i = 0; i < 500; i++) {
         uint64_t v = atomic_load_explicit(&srv->codes[i], memory_order_relaxed);
-        if (v) sb_printf(&b, "hydra_http_requests_total{code=\"%d\"} %" PRIu64 "\n", i + 100, v);
+        if (v)
+            hc_buf_printf(&b, "hydra_http_requests_total{code=\"%d\"} %" PRIu64 "\n", i + 100, v);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(b.n, b.p, MHD_RESPMEM_MUST_FREE);
     if (!resp) {

@@ -76,8 +76,8 @@ typedef struct body_ctx {
     int64_t t0_us;
     bool authed;
     bool too_big; /* past HC_MAX_BODY_BYTES: drained, answered 413 */
-    char *buf;
-    size_t len, cap, seen;
+    hc_buf body;
+    size_t seen; /* bytes received, kept or not */
 } body_ctx;
 
 /* ---- responses -------------------------------------------------------- */
@@ -361,8 +361,7 @@ static enum MHD_Result begin_body(http_req *r, void **con_cls) {
     b->t0_us = r->t0_us;
     b->authed = r->authed;
     /* Grown as bytes arrive: a claimed length reserves little. */
-    b->cap = want && want < 65536 ? want : 65536;
-    b->buf = hc_xmalloc(b->cap);
+    hc_buf_reserve(&b->body, want && want < 65536 ? want : 65536);
     *con_cls = b;
     return MHD_YES;
 }
@@ -370,28 +369,12 @@ static enum MHD_Result begin_body(http_req *r, void **con_cls) {
 static void body_append(body_ctx *b, const char *data, size_t n) {
     b->seen += n;
     if (b->too_big) return;
-    if (b->len + n > HC_MAX_BODY_BYTES) {
+    if (b->body.n + n > HC_MAX_BODY_BYTES) {
         b->too_big = true;
-        free(b->buf);
-        b->buf = NULL;
-        b->len = b->cap = 0;
+        hc_buf_fini(&b->body);
         return;
     }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap * 2;
-        while (cap < b->len + n)
-            cap *= 2;
-        if (cap > HC_MAX_BODY_BYTES) cap = HC_MAX_BODY_BYTES;
-        char *nb = realloc(b->buf, cap);
-        if (!nb) {
-            fputs("hydra-compose: out of memory\n", stderr);
-            abort();
-        }
-        b->buf = nb;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, data, n);
-    b->len += n;
+    hc_buf_put(&b->body, data, n);
 }
 
 /* A body on a route that takes none, too large (or of unknown length) to
@@ -449,8 +432,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (b->too_big)
         return http_reply_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "TOOBIG",
                                 "request body: more than %d bytes", HC_MAX_BODY_BYTES);
-    r.body = b->buf ? b->buf : "";
-    r.body_len = b->len;
+    r.body = b->body.p ? b->body.p : "";
+    r.body_len = b->body.n;
     return b->rt->handler(&r);
 }
 
@@ -462,7 +445,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     body_ctx *b = *con_cls;
     *con_cls = NULL;
     if (!b || b == (void *)&no_body) return;
-    free(b->buf);
+    hc_buf_fini(&b->body);
     free(b);
 }
 

@@ -11,19 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Make n distinct JPEGs img0.jpg.. in dir (ffmpeg's test sources). */
-static int make_images(const char *dir, int n, int w, int h) {
-    for (int i = 0; i < n; i++) {
-        char cmd[1024];
-        snprintf(cmd, sizeof cmd,
-                 "ffmpeg -v error -y -f lavfi -i testsrc2=size=%dx%d:rate=1 -vf hue=h=%d -frames:v "
-                 "1 %s/img%d.jpg",
-                 w, h, i * 70, dir, i);
-        if (hc_test_run(cmd, NULL) != 0) return -1;
-    }
-    return 0;
-}
-
 static int write_spec(const char *path, const char *json) {
     return hc_test_write_file(path, json, strlen(json));
 }
@@ -86,7 +73,7 @@ static bool moov_first(const char *path) {
 
 HC_TEST_T(cli_render_probe_mp4_and_poster, 180) {
     const char *d = hc_test_tmpdir();
-    CHECK(make_images(d, 3, 640, 480) == 0);
+    CHECK(hc_test_make_jpegs(d, 3, 640, 480) == 0);
     char spec[1024], mp4[1024], jpg[1024];
     snprintf(spec, sizeof spec, "%s/spec.json", d);
     snprintf(mp4, sizeof mp4, "%s/out.mp4", d);
@@ -147,7 +134,7 @@ HC_TEST_T(cli_every_aspect_and_resolution, 300) {
         {{960, 720}, {1440, 1080}, {1920, 1440}, {2880, 2160}},
     };
     const char *d = hc_test_tmpdir();
-    CHECK(make_images(d, 2, 320, 240) == 0);
+    CHECK(hc_test_make_jpegs(d, 2, 320, 240) == 0);
     for (int a = 0; a < 5; a++) {
         for (int r = 0; r < 4; r++) {
             char spec[1024], mp4[1024], json[1024];
@@ -184,7 +171,7 @@ HC_TEST_T(cli_every_aspect_and_resolution, 300) {
 HC_TEST_T(cli_every_fps, 120) {
     static const int fps[] = {24, 25, 30, 50, 60};
     const char *d = hc_test_tmpdir();
-    CHECK(make_images(d, 2, 320, 240) == 0);
+    CHECK(hc_test_make_jpegs(d, 2, 320, 240) == 0);
     for (int i = 0; i < 5; i++) {
         char spec[1024], mp4[1024], json[512];
         snprintf(spec, sizeof spec, "%s/s.json", d);
@@ -212,7 +199,7 @@ HC_TEST_T(cli_every_fps, 120) {
 /* Each bad input: exit 2, a message naming the field or file, no output. */
 HC_TEST_T(cli_bad_input_exits_2_naming_the_problem, 120) {
     const char *d = hc_test_tmpdir();
-    CHECK(make_images(d, 1, 320, 240) == 0);
+    CHECK(hc_test_make_jpegs(d, 1, 320, 240) == 0);
     char path[1024];
     snprintf(path, sizeof path, "%s/trunc.jpg", d);
     size_t n;
@@ -280,7 +267,7 @@ HC_TEST_T(cli_bad_input_exits_2_naming_the_problem, 120) {
 
 HC_TEST_T(cli_unwritable_output_exits_1_and_json_error, 60) {
     const char *d = hc_test_tmpdir();
-    CHECK(make_images(d, 1, 320, 240) == 0);
+    CHECK(hc_test_make_jpegs(d, 1, 320, 240) == 0);
     char spec[1024];
     snprintf(spec, sizeof spec, "%s/s.json", d);
     CHECK(write_spec(spec, "{\"images\":[\"img0.jpg\"],\"settings\":{\"target_duration\":0.5,"
@@ -295,7 +282,7 @@ HC_TEST_T(cli_unwritable_output_exits_1_and_json_error, 60) {
 
 HC_TEST_T(cli_http_images_from_local_server, 120) {
     const char *d = hc_test_tmpdir();
-    CHECK(make_images(d, 3, 480, 360) == 0);
+    CHECK(hc_test_make_jpegs(d, 3, 480, 360) == 0);
     int port = hc_test_httpd(d);
     CHECK(port > 0);
     char spec[1024], mp4[1024], json[1024];
@@ -336,7 +323,7 @@ HC_TEST_T(cli_http_images_from_local_server, 120) {
  * transitions, captions) and reports nothing left out. */
 HC_TEST_T(cli_every_vibe_with_captions, 300) {
     const char *d = hc_test_tmpdir();
-    CHECK(make_images(d, 3, 480, 360) == 0);
+    CHECK(hc_test_make_jpegs(d, 3, 480, 360) == 0);
     for (int v = 0; v < 8; v++) {
         static const char *vibes[] = {"Exciting", "Emotional", "Pop",    "Minimal",
                                       "Chill",    "Intense",   "Dreamy", "Energetic"};

@@ -86,21 +86,9 @@ typedef struct resp {
     json_t *json; /* body parsed when it is JSON */
 } resp;
 
-typedef struct buf {
-    char *p;
-    size_t n;
-} buf;
-
 static size_t collect(char *data, size_t size, size_t nmemb, void *ud) {
-    buf *b = ud;
-    size_t len = size * nmemb;
-    char *np = realloc(b->p, b->n + len + 1);
-    if (!np) return 0;
-    b->p = np;
-    memcpy(b->p + b->n, data, len);
-    b->n += len;
-    b->p[b->n] = 0;
-    return len;
+    hc_buf_put(ud, data, size * nmemb);
+    return size * nmemb;
 }
 
 static void resp_free(resp *r) {
@@ -131,7 +119,7 @@ static resp req(const fx *f, const char *method, const char *path, const char *b
                 const char *headers, unsigned flags) {
     resp r = {0};
     CURL *h = curl_easy_init();
-    buf rb = {0}, hb = {0};
+    hc_buf rb = {0}, hb = {0};
     struct curl_slist *list = NULL;
     char url[4096];
     snprintf(url, sizeof url, "%s%s", f->url, path);
@@ -1095,7 +1083,7 @@ HC_TEST(http_metrics_text_parses_and_counts) {
 static long connects_for(const fx *f, const char *const *paths, int n) {
     CURL *h = curl_easy_init();
     long total = 0;
-    buf b = {0};
+    hc_buf b = {0};
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     for (int i = 0; i < n; i++) {
@@ -1204,7 +1192,7 @@ HC_TEST_T(http_many_concurrent_submits_are_all_accepted, 120) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, bodies[i]);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        buf *b = calloc(1, sizeof *b);
+        hc_buf *b = calloc(1, sizeof *b);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
         curl_easy_setopt(h, CURLOPT_PRIVATE, b);
         curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
@@ -1226,7 +1214,7 @@ HC_TEST_T(http_many_concurrent_submits_are_all_accepted, 120) {
         if (st == 202) accepted++;
     }
     for (int i = 0; i < N; i++) {
-        buf *b = NULL;
+        hc_buf *b = NULL;
         curl_easy_getinfo(hs[i], CURLINFO_PRIVATE, (char **)&b);
         if (b) free(b->p);
         free(b);
@@ -1280,20 +1268,20 @@ HC_TEST(http_listen_forms_and_quiesce) {
     /* Quiesce: new connections are refused; a kept-alive one is answered
      * (healthz says draining) and then closed. */
     CURL *h = curl_easy_init();
-    buf hb = {0};
+    hc_buf hb = {0};
     char url[256];
     snprintf(url, sizeof url, "%s/healthz", f.url);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &hb);
-    buf body = {0};
+    hc_buf body = {0};
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     CHECK(curl_easy_perform(h) == CURLE_OK);
     hc_http_quiesce(srv);
     hc_http_quiesce(srv);
     free(hb.p);
-    hb = (buf){0};
+    hb = (hc_buf){0};
     long st = 0, conns = -1;
     CHECK(curl_easy_perform(h) == CURLE_OK);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);

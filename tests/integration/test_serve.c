@@ -33,14 +33,7 @@ static double now_s(void) {
  * returns its port. */
 static int serve_images(const char *dir, int n, int w, int h) {
     mkdir(dir, 0755);
-    for (int i = 0; i < n; i++) {
-        char cmd[1024];
-        snprintf(cmd, sizeof cmd,
-                 "ffmpeg -v error -y -f lavfi -i testsrc2=size=%dx%d:rate=1 -vf hue=h=%d -frames:v "
-                 "1 %s/img%d.jpg",
-                 w, h, i * 70, dir, i);
-        if (hc_test_run(cmd, NULL) != 0) return -1;
-    }
+    if (hc_test_make_jpegs(dir, n, w, h) != 0) return -1;
     return hc_test_httpd(dir);
 }
 
@@ -713,6 +706,12 @@ HC_TEST(serve_refuses_outputs_over_the_data_dir) {
              hc_test_tmpdir(), hc_test_tmpdir());
     CHECK(hc_test_run(cmd, &out) == 2);
     CHECKF(strstr(out, "must not contain the data directory"), "%s", out);
+    free(out);
+    /* Storage this build cannot write is refused at start, not per job. */
+    snprintf(cmd, sizeof cmd, "%s serve --data-dir %s/d --storage s3://bucket/p 2>&1",
+             hc_test_bin(), hc_test_tmpdir());
+    CHECK(hc_test_run(cmd, &out) == 2);
+    CHECKF(strstr(out, "HC_STORAGE s3://bucket/p"), "%s", out);
     free(out);
 }
 
