@@ -125,14 +125,16 @@ int hc_cmd_serve(int argc, char **argv) {
     }
     if ((rc = hc_store_open(cfg.store, &store, &err))) goto done;
 
-    hc_http_env henv = {.cfg = &cfg, .store = store, .outputs_dir = outputs};
-    if ((rc = hc_http_start(&henv, &s.http, &err))) goto done;
-    if (!cfg.public_url) cfg.public_url = hc_strdup(hc_http_url(s.http));
-    /* Workers read their configuration from the environment. */
+    /* Workers read their configuration from the environment (set now,
+     * while this is the only thread) and the public URL from their
+     * command line (known once the port is bound). */
     if (hc_config_export(&cfg) != 0) {
         rc = hc_err_set(&err, HC_EIO, "cannot export the configuration to workers");
         goto done;
     }
+    hc_http_env henv = {.cfg = &cfg, .store = store, .outputs_dir = outputs};
+    if ((rc = hc_http_start(&henv, &s.http, &err))) goto done;
+    if (!cfg.public_url) cfg.public_url = hc_strdup(hc_http_url(s.http));
     if ((rc = hc_notifier_start(&cfg, store, &s.notifier, &err))) goto done;
     hc_executor_env xenv = {
         .cfg = &cfg, .store = store, .self_exe = "/proc/self/exe", .on_final = on_final, .ud = &s};

@@ -246,6 +246,10 @@ int hc_config_export(const hc_config *cfg) {
         const opt *o = &opts[i];
         char buf[32];
         const char *v = NULL;
+        if (o->secret) { /* children get no secrets they were not given */
+            if (unsetenv(o->env)) return HC_EIO;
+            continue;
+        }
         if (o->type == T_STR)
             v = *str_at((hc_config *)cfg, o);
         else if (o->type == T_INT) {

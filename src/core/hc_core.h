@@ -188,7 +188,9 @@ typedef struct hc_config {
 int hc_config_load(hc_config *cfg, int argc, char **argv, int *rest_argc, hc_err *err);
 void hc_config_fini(hc_config *cfg);
 /* Put every setting into the environment under its contract name, so child
- * processes (workers) see the same configuration. */
+ * processes (workers) see the same configuration; secrets (API keys,
+ * CALLBACK_SECRET) are removed from it instead. Not thread-safe (setenv):
+ * call before starting threads. */
 int hc_config_export(const hc_config *cfg);
 /* The settings table: flag, env, current value (secrets masked), meaning. */
 void hc_config_help(FILE *f, const hc_config *cfg);

@@ -49,7 +49,7 @@ extern char **environ;
 /* SIGTERM, then SIGKILL this much later: a canceled render stops within
  * 1 s even when it is stuck in a download or a slow library call. */
 #define KILL_AFTER_US 600000
-#define LIST_LIMIT    64 /* queued jobs looked at per fill */
+#define LIST_LIMIT    64 /* queued jobs read per page when filling slots */
 #define MAX_SLOTS     256
 
 typedef struct run {
@@ -222,8 +222,16 @@ static int start_job(local *L, hc_job *job, bool gpu) {
     }
     char job_id[HC_MAX_JOB_ID_LEN + 1];
     snprintf(job_id, sizeof job_id, "%s", job->job_id);
-    /* "--": a job id may start with '-'. */
-    char *argv[] = {(char *)L->x->env.self_exe, "worker", "--", job_id, NULL};
+    /* The public URL on the command line (the server learns its port after
+     * its environment is set); "--": a job id may start with '-'. */
+    const char *pub = L->cfg->public_url;
+    char *argv[] = {(char *)L->x->env.self_exe,
+                    "worker",
+                    pub ? "--public-url" : "--",
+                    pub ? (char *)pub : job_id,
+                    pub ? "--" : NULL,
+                    pub ? job_id : NULL,
+                    NULL};
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -282,21 +290,29 @@ static void fill(local *L) {
     pthread_mutex_unlock(&L->mu);
     if (gpu_free + cpu_free == 0) return;
 
+    /* Page through the queue while slots are free: jobs waiting for a
+     * busy slot kind (GPU) must not hold back those behind them. */
     hc_store_query q = {.status_mask = HC_JOB_MASK(HC_JOB_QUEUED),
                         .order = HC_STORE_ORDER_QUEUE,
                         .limit = LIST_LIMIT};
-    hc_job_list list = {0};
-    hc_err err = {0};
-    if (hc_store_list(L->store, &q, &list, &err) != 0) {
-        HC_ERROR(COMP, "cannot list queued jobs: %s", err.msg);
-        return;
+    char cursor[sizeof((hc_job_list *)0)->next_cursor] = "";
+    for (int page = 0; gpu_free + cpu_free > 0 && page < 100; page++) {
+        hc_job_list list = {0};
+        hc_err err = {0};
+        q.cursor = cursor[0] ? cursor : NULL;
+        if (hc_store_list(L->store, &q, &list, &err) != 0) {
+            HC_ERROR(COMP, "cannot list queued jobs: %s", err.msg);
+            return;
+        }
+        for (int i = 0; i < list.n && gpu_free + cpu_free > 0; i++) {
+            int pick = hc_dispatch_pick_slot(list.v[i].hardware, L->gpu_slots, gpu_free, cpu_free);
+            if (pick < 0) continue;
+            if (start_job(L, &list.v[i], pick == 1) == 0) (*(pick == 1 ? &gpu_free : &cpu_free))--;
+        }
+        snprintf(cursor, sizeof cursor, "%s", list.next_cursor);
+        hc_job_list_fini(&list);
+        if (!cursor[0]) break;
     }
-    for (int i = 0; i < list.n && gpu_free + cpu_free > 0; i++) {
-        int pick = hc_dispatch_pick_slot(list.v[i].hardware, L->gpu_slots, gpu_free, cpu_free);
-        if (pick < 0) continue;
-        if (start_job(L, &list.v[i], pick == 1) == 0) (*(pick == 1 ? &gpu_free : &cpu_free))--;
-    }
-    hc_job_list_fini(&list);
 }
 
 /* ---- supervision ---------------------------------------------------------- */

@@ -120,7 +120,12 @@ HC_TEST(config_export_reaches_children) {
     char *argv[] = {a0, a1};
     CHECK(hc_config_load(&c, 2, argv, NULL, NULL) == 0);
     CHECK(!strcmp(c.public_url, "http://example.test:9")); /* trailing slash trimmed */
+    setenv("HC_API_KEYS", "k1", 1);
+    setenv("CALLBACK_SECRET", "s1", 1);
     CHECK(hc_config_export(&c) == 0);
+    /* Secrets stay with the server, not its children. */
+    CHECK(!getenv("HC_API_KEYS") && !getenv("CALLBACK_SECRET"));
+    CHECK(getenv("HC_MAX_ATTEMPTS") && !strcmp(getenv("HC_MAX_ATTEMPTS"), "3"));
     hc_config_fini(&c);
     hc_config d;
     CHECK(hc_config_load(&d, 0, NULL, NULL, NULL) == 0);
