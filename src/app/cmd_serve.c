@@ -2,13 +2,12 @@
  * §1): the HTTP API, the job store, the local worker pool and the callback
  * notifier, wired together here.
  *
- * Start order: store, HTTP (so the bound URL is known), then the worker
- * pool (its workers inherit the exported configuration, public URL
- * included), then the notifier. One line with the URL goes to stdout once
- * all of them run. SIGTERM or SIGINT: stop accepting, let running renders
- * finish until HC_SHUTDOWN_GRACE_S, requeue the rest, exit 0. The HTTP
- * server stops before the renders are waited for: a client polling then
- * sees the connection refused and retries later.
+ * Start order: store, the configuration exported for workers (while this
+ * is the only thread), notifier, HTTP (so the bound URL is known), then the
+ * worker pool (given the public URL for its workers' command line). One line with the URL goes to
+ * stdout once all of them run. SIGTERM or SIGINT: stop accepting, let running renders finish until
+ * HC_SHUTDOWN_GRACE_S, requeue the rest, exit 0. The HTTP server stops before the renders are
+ * waited for: a client polling then sees the connection refused and retries later.
  *
  * Invariant: one server per data directory (an exclusive lock on
  * DATA_DIR/server.lock), so a job found `processing` at start belongs to a
@@ -132,10 +131,11 @@ int hc_cmd_serve(int argc, char **argv) {
         rc = hc_err_set(&err, HC_EIO, "cannot export the configuration to workers");
         goto done;
     }
-    hc_http_env henv = {.cfg = &cfg, .store = store, .outputs_dir = outputs};
+    if ((rc = hc_notifier_start(&cfg, store, &s.notifier, &err))) goto done;
+    hc_http_env henv = {
+        .cfg = &cfg, .store = store, .notifier = s.notifier, .outputs_dir = outputs};
     if ((rc = hc_http_start(&henv, &s.http, &err))) goto done;
     if (!cfg.public_url) cfg.public_url = hc_strdup(hc_http_url(s.http));
-    if ((rc = hc_notifier_start(&cfg, store, &s.notifier, &err))) goto done;
     hc_executor_env xenv = {
         .cfg = &cfg, .store = store, .self_exe = "/proc/self/exe", .on_final = on_final, .ud = &s};
     if ((rc = hc_executor_open(cfg.executor, &xenv, &exec, &err))) goto done;

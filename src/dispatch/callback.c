@@ -1,4 +1,4 @@
-/* Completion callbacks (DESIGN.md §9): the notifier thread and the
+/* Completion callbacks (DESIGN.md §9): the notifier threads and the
  * signature.
  *
  * The store is the queue: a job whose final state was written with a
@@ -36,18 +36,29 @@
 #define CONNECT_MS      5000
 #define BATCH           32
 #define WARNED_SLOTS    64
+#define THREADS         4 /* deliveries in flight at once: a slow receiver holds one */
 #define USER_AGENT      "hydra-compose/0.1"
 #define MAX_BACKOFF_US  (6LL * 3600 * 1000000) /* a retry is never further away */
 #define RESP_KEEP_BYTES 200                    /* of a failed response, for cb_last_error */
 
+typedef struct notifier_thread {
+    struct hc_notifier *n;
+    int slot; /* its row in inflight */
+} notifier_thread;
+
 struct hc_notifier {
     const hc_config *cfg;
     hc_store *store;
-    pthread_t thread;
-    pthread_mutex_t mu; /* guards wake, stop */
+    pthread_t threads[THREADS];
+    notifier_thread args[THREADS];
+    int n_threads;
+    pthread_mutex_t mu; /* guards everything below */
     pthread_cond_t cv;
     bool wake, stop;
-    int64_t next_due_us; /* earliest retry this thread scheduled (wall), 0 = none */
+    int64_t next_due_us; /* earliest retry scheduled (wall), 0 = none */
+    /* Jobs being delivered now, one per thread ("" = free): never two
+     * deliveries of one callback at once. */
+    char inflight[THREADS][HC_MAX_JOB_ID_LEN + 1];
     /* Jobs already warned about an unsigned callback (a small ring). */
     char warned[WARNED_SLOTS][HC_MAX_JOB_ID_LEN + 1];
     int warned_next;
@@ -122,11 +133,16 @@ static void url_for_log(const char *url, char *buf, size_t len) {
 
 /* Was this job's missing secret already reported? Marks it if not. */
 static bool warned_once(hc_notifier *n, const char *job_id) {
-    for (int i = 0; i < WARNED_SLOTS; i++)
-        if (strcmp(n->warned[i], job_id) == 0) return true;
-    snprintf(n->warned[n->warned_next], sizeof n->warned[0], "%s", job_id);
-    n->warned_next = (n->warned_next + 1) % WARNED_SLOTS;
-    return false;
+    bool seen = false;
+    pthread_mutex_lock(&n->mu);
+    for (int i = 0; i < WARNED_SLOTS && !seen; i++)
+        seen = strcmp(n->warned[i], job_id) == 0;
+    if (!seen) {
+        snprintf(n->warned[n->warned_next], sizeof n->warned[0], "%s", job_id);
+        n->warned_next = (n->warned_next + 1) % WARNED_SLOTS;
+    }
+    pthread_mutex_unlock(&n->mu);
+    return seen;
 }
 
 static const char *event_name(hc_job_status st) {
@@ -291,8 +307,10 @@ static void deliver(hc_notifier *n, hc_job *job) {
                 delay_us *= 2;
             if (delay_us > MAX_BACKOFF_US) delay_us = MAX_BACKOFF_US;
             job->cb_next_us = hc_wall_us() + delay_us;
+            pthread_mutex_lock(&n->mu);
             if (!n->next_due_us || job->cb_next_us < n->next_due_us)
                 n->next_due_us = job->cb_next_us;
+            pthread_mutex_unlock(&n->mu);
             HC_WARN(COMP, "callback to %s failed (%s); retry %d of %d in %lld ms", shown, why,
                     job->cb_attempts + 1, cfg->callback_attempts, (long long)(delay_us / 1000));
         }
@@ -312,7 +330,25 @@ static void deliver(hc_notifier *n, hc_job *job) {
 
 /* Deliver everything due now. Returns true if a full batch was seen (more
  * may be due at once). */
-static bool deliver_due(hc_notifier *n) {
+/* Mark job_id in flight for this thread (slot); false if another thread
+ * is delivering it. */
+static bool take(hc_notifier *n, int slot, const char *job_id) {
+    bool busy = false;
+    pthread_mutex_lock(&n->mu);
+    for (int k = 0; k < n->n_threads && !busy; k++)
+        busy = k != slot && strcmp(n->inflight[k], job_id) == 0;
+    if (!busy) snprintf(n->inflight[slot], sizeof n->inflight[slot], "%s", job_id);
+    pthread_mutex_unlock(&n->mu);
+    return !busy;
+}
+
+static void release(hc_notifier *n, int slot) {
+    pthread_mutex_lock(&n->mu);
+    n->inflight[slot][0] = 0;
+    pthread_mutex_unlock(&n->mu);
+}
+
+static bool deliver_due(hc_notifier *n, int slot) {
     hc_store_query q = {.order = HC_STORE_ORDER_QUEUE,
                         .limit = BATCH,
                         .callbacks_due = true,
@@ -323,7 +359,7 @@ static bool deliver_due(hc_notifier *n) {
         HC_ERROR(COMP, "cannot list due callbacks: %s", err.msg);
         return false;
     }
-    int i = 0;
+    int i = 0, delivered = 0;
     for (; i < list.n; i++) {
         pthread_mutex_lock(&n->mu);
         bool stop = n->stop;
@@ -334,24 +370,32 @@ static bool deliver_due(hc_notifier *n) {
          * same callback is still pending. */
         hc_job fresh = {0};
         const hc_job *seen = &list.v[i];
+        if (!take(n, slot, seen->job_id)) continue; /* another thread has it */
         hc_err gerr = {0};
         if (hc_store_get(n->store, seen->job_id, &fresh, &gerr) == 0 &&
             fresh.cb_state == HC_CB_PENDING && fresh.status == seen->status &&
-            strcmp(fresh.cb_delivery, seen->cb_delivery) == 0)
+            strcmp(fresh.cb_delivery, seen->cb_delivery) == 0) {
             deliver(n, &fresh);
+            delivered++;
+        }
         hc_job_fini(&fresh);
+        release(n, slot);
     }
-    bool more = list.n == BATCH && i == list.n;
+    /* A full batch may hide more due now; one whose jobs were all taken by
+     * other threads does not (waiting avoids spinning on them). */
+    bool more = list.n == BATCH && i == list.n && delivered > 0;
     hc_job_list_fini(&list);
     return more;
 }
 
 static void *notifier_main(void *arg) {
-    hc_notifier *n = arg;
+    notifier_thread *t = arg;
+    hc_notifier *n = t->n;
     for (;;) {
-        bool more = deliver_due(n);
-        /* Sleep until woken, the next poll, or a retry we scheduled,
+        bool more = deliver_due(n, t->slot);
+        /* Sleep until woken, the next poll, or a scheduled retry,
          * whichever comes first (retries can be closer than a poll). */
+        pthread_mutex_lock(&n->mu);
         int64_t wait_us = POLL_MS * 1000LL, now = hc_wall_us();
         if (n->next_due_us && n->next_due_us - now < wait_us) {
             wait_us = n->next_due_us - now;
@@ -360,7 +404,6 @@ static void *notifier_main(void *arg) {
                 n->next_due_us = 0;
             }
         }
-        pthread_mutex_lock(&n->mu);
         if (!n->stop && !n->wake && !more && wait_us > 0) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -394,8 +437,17 @@ int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_notifier **out, 
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&n->cv, &ca);
     pthread_condattr_destroy(&ca);
-    int rc = pthread_create(&n->thread, NULL, notifier_main, n);
-    if (rc != 0) {
+    int rc = 0;
+    for (int k = 0; k < THREADS; k++) {
+        n->args[k] = (notifier_thread){.n = n, .slot = k};
+        /* n_threads is read by take() under mu, as threads start. */
+        pthread_mutex_lock(&n->mu);
+        rc = pthread_create(&n->threads[k], NULL, notifier_main, &n->args[k]);
+        if (rc == 0) n->n_threads++;
+        pthread_mutex_unlock(&n->mu);
+        if (rc != 0) break;
+    }
+    if (n->n_threads == 0) {
         pthread_cond_destroy(&n->cv);
         pthread_mutex_destroy(&n->mu);
         free(n);
@@ -410,7 +462,7 @@ void hc_notifier_wake(hc_notifier *n) {
     if (!n) return;
     pthread_mutex_lock(&n->mu);
     n->wake = true;
-    pthread_cond_signal(&n->cv);
+    pthread_cond_broadcast(&n->cv);
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -418,9 +470,11 @@ void hc_notifier_stop(hc_notifier *n) {
     if (!n) return;
     pthread_mutex_lock(&n->mu);
     n->stop = true;
-    pthread_cond_signal(&n->cv);
+    pthread_cond_broadcast(&n->cv);
+    int threads = n->n_threads;
     pthread_mutex_unlock(&n->mu);
-    pthread_join(n->thread, NULL);
+    for (int k = 0; k < threads; k++)
+        pthread_join(n->threads[k], NULL);
     pthread_cond_destroy(&n->cv);
     pthread_mutex_destroy(&n->mu);
     free(n);

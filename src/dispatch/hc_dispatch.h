@@ -93,7 +93,8 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
  * timeout; non-2xx or timeout is retried after backoff_ms * 2^(attempt-1),
  * up to cfg->callback_attempts. State lives in the store (cb_*). */
 typedef struct hc_notifier hc_notifier;
-/* Start the delivery thread. cfg and store are borrowed for its lifetime. */
+/* Start the delivery threads (a few, so a slow receiver holds up only its
+ * own callback). cfg and store are borrowed for their lifetime. */
 int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_notifier **out, hc_err *err);
 /* Look at the store now (a job just became final). */
 void hc_notifier_wake(hc_notifier *n);

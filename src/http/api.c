@@ -215,7 +215,12 @@ static enum MHD_Result cancel(http_req *r, const char *id) {
         ret = store_failure(r, rc, &err, "cancel");
     } else {
         hc_executor *x = executor(srv);
-        if (x) hc_executor_stop(x, id);
+        /* A running job's worker is stopped, and the executor reports its
+         * end (metrics, callback). A queued one ends here. */
+        if (!x || hc_executor_stop(x, id) == HC_ENOTFOUND) {
+            hc_http_job_final(srv, id);
+            if (srv->env.notifier) hc_notifier_wake(srv->env.notifier);
+        }
         hc_log_set_job(id);
         HC_INFO("http", "job canceled");
         hc_log_set_job(NULL);

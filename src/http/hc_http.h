@@ -32,6 +32,7 @@ typedef struct hc_http_env {
     const hc_config *cfg;
     hc_store *store;
     hc_executor *executor;
+    hc_notifier *notifier; /* woken when a cancel makes a queued job final (may be NULL) */
     const char *outputs_dir;
 } hc_http_env;
 

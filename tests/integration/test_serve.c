@@ -799,3 +799,40 @@ HC_TEST_T(serve_api_keys_sign_output_urls_for_status_and_jobs_show, 300) {
     json_decref(j);
     stop(&s, SIGTERM);
 }
+
+HC_TEST_T(serve_cancel_of_a_queued_job_calls_back_and_counts, 120) {
+    int port = hc_test_httpd(hc_test_tmpdir());
+    CHECK(port > 0);
+    srv s = {0};
+    CHECK(start(&s, "--workers 0"));
+    char body[2048], settings[512];
+    snprintf(settings, sizeof settings,
+             "%s,\"callback_url\":\"http://127.0.0.1:%d/callback/q\",\"callback_secret\":\"x\"",
+             SMALL, port);
+    request_json(body, sizeof body, "queued-cancel", port, 1, settings);
+    long code;
+    json_decref(call(&s, "POST", "/render", body, &code));
+    CHECK(code == 202);
+    json_decref(call(&s, "DELETE", "/render/queued-cancel", NULL, &code));
+    CHECK(code == 200);
+    json_t *hooks = NULL;
+    for (double t_end = now_s() + 20; now_s() < t_end; sleep_ms(50)) {
+        char url[256], *resp = NULL;
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/q", port);
+        hc_test_http("GET", url, NULL, NULL, &resp, NULL);
+        json_decref(hooks);
+        hooks = json_loads(resp, 0, NULL);
+        free(resp);
+        if (json_array_size(hooks) >= 1) break;
+    }
+    CHECK(json_array_size(hooks) == 1);
+    json_t *h = json_object_get(json_array_get(hooks, 0), "headers");
+    CHECK(!strcmp(sget(h, "x-hydra-event"), "render.canceled"));
+    json_decref(hooks);
+    char url[512], *text = NULL;
+    snprintf(url, sizeof url, "%s/metrics", s.url);
+    CHECK(hc_test_http("GET", url, NULL, NULL, &text, NULL) == 200);
+    CHECKF(strstr(text, "hydra_jobs_finished_total{status=\"canceled\"} 1"), "%s", text);
+    free(text);
+    stop(&s, SIGTERM);
+}
