@@ -596,6 +596,22 @@ HC_TEST(serve_help_lists_every_setting) {
     free(out);
 }
 
+/* What the callback receiver `name` of the local server got (a JSON array,
+ * caller decrefs), once it holds n deliveries or timeout_s passed. */
+static json_t *wait_hooks(int port, const char *name, size_t n, double timeout_s) {
+    json_t *hooks = NULL;
+    for (double t_end = now_s() + timeout_s; now_s() < t_end; sleep_ms(50)) {
+        char url[256], *resp = NULL;
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/%s", port, name);
+        hc_test_http("GET", url, NULL, NULL, &resp, NULL);
+        json_decref(hooks);
+        hooks = json_loads(resp, 0, NULL);
+        free(resp);
+        if (json_array_size(hooks) >= n) break;
+    }
+    return hooks;
+}
+
 HC_TEST_T(serve_callback_follows_the_stored_state_and_is_signed, 300) {
     int port = serve_images(hc_test_tmpdir(), 2, 320, 240);
     CHECK(port > 0);
@@ -616,16 +632,7 @@ HC_TEST_T(serve_callback_follows_the_stored_state_and_is_signed, 300) {
     CHECK(!strstr(text, "whsec_e2e") && !strstr(text, "/hook/"));
     free(text);
     json_decref(j);
-    json_t *hooks = NULL;
-    for (double t_end = now_s() + 120; now_s() < t_end; sleep_ms(100)) {
-        char url[256], *resp = NULL;
-        snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/cb", port);
-        hc_test_http("GET", url, NULL, NULL, &resp, NULL);
-        json_decref(hooks);
-        hooks = json_loads(resp, 0, NULL);
-        free(resp);
-        if (json_array_size(hooks) >= 2) break;
-    }
+    json_t *hooks = wait_hooks(port, "cb", 2, 120);
     CHECKF(json_array_size(hooks) == 2, "%zu deliveries", json_array_size(hooks));
     json_t *first = json_array_get(hooks, 0), *second = json_array_get(hooks, 1);
     json_t *h1 = json_object_get(first, "headers"), *h2 = json_object_get(second, "headers");
@@ -815,16 +822,7 @@ HC_TEST_T(serve_cancel_of_a_queued_job_calls_back_and_counts, 120) {
     CHECK(code == 202);
     json_decref(call(&s, "DELETE", "/render/queued-cancel", NULL, &code));
     CHECK(code == 200);
-    json_t *hooks = NULL;
-    for (double t_end = now_s() + 20; now_s() < t_end; sleep_ms(50)) {
-        char url[256], *resp = NULL;
-        snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/q", port);
-        hc_test_http("GET", url, NULL, NULL, &resp, NULL);
-        json_decref(hooks);
-        hooks = json_loads(resp, 0, NULL);
-        free(resp);
-        if (json_array_size(hooks) >= 1) break;
-    }
+    json_t *hooks = wait_hooks(port, "q", 1, 20);
     CHECK(json_array_size(hooks) == 1);
     json_t *h = json_object_get(json_array_get(hooks, 0), "headers");
     CHECK(!strcmp(sget(h, "x-hydra-event"), "render.canceled"));
