@@ -128,6 +128,17 @@ int hc_test_run(const char *cmd, char **out) {
     return 128 + WTERMSIG(st);
 }
 
+void hc_test_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+double hc_test_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int hc_test_httpd(const char *dir) {
     char portfile[PATH_MAX + 16];
     snprintf(portfile, sizeof portfile, "%s/.httpd-port", tmpdir);
@@ -149,8 +160,7 @@ int hc_test_httpd(const char *dir) {
             return port;
         }
         free(s);
-        struct timespec ts = {0, 25 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        hc_test_sleep_ms(25);
     }
     return -1;
 }

@@ -62,6 +62,9 @@ char *hc_test_read_file(const char *path, size_t *len);
 /* Run a shell command; stdout captured into *out (caller frees, may be
  * NULL); returns the exit status (or 128+signal). */
 int hc_test_run(const char *cmd, char **out);
+/* Sleep ms milliseconds; seconds on the monotonic clock. */
+void hc_test_sleep_ms(int ms);
+double hc_test_now_s(void);
 /* Start tests/data/httpd.py serving dir on an ephemeral loopback port;
  * returns the port (>0) or -1. Stopped by the runner after the test. */
 int hc_test_httpd(const char *dir);

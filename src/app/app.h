@@ -16,7 +16,5 @@ int hc_cmd_jobs(int argc, char **argv);
 /* hc_config_load for command `cmd`, message on stderr; returns 0 or exit 2.
  * Also applies the log level. */
 int hc_app_load_config(const char *cmd, hc_config *cfg, int argc, char **argv, int *rest);
-/* The directory of a "file:DIR" storage spec, or NULL for other storage. */
-const char *hc_app_storage_dir(const hc_config *cfg);
 
 #endif

@@ -79,7 +79,7 @@ int hc_cmd_serve(int argc, char **argv) {
     hc_executor *exec = NULL;
     serve s = {.mu = PTHREAD_MUTEX_INITIALIZER};
     char path[PATH_MAX + 32], work[PATH_MAX + 32];
-    const char *outputs = hc_app_storage_dir(&cfg);
+    const char *outputs = hc_config_storage_dir(&cfg);
 
     /* Signals go to the main thread only: block them before any thread
      * starts, then wait for them with sigwait. */
@@ -98,21 +98,19 @@ int hc_cmd_serve(int argc, char **argv) {
     }
     snprintf(work, sizeof work, "%s/work", cfg.data_dir);
     if ((rc = hc_mkdirs(cfg.data_dir, &err)) || (rc = hc_mkdirs(work, &err)) ||
-        (outputs && (rc = hc_mkdirs(outputs, &err))))
+        (rc = hc_mkdirs(outputs, &err)))
         goto done;
-    if (outputs) {
-        /* /files serves the outputs directory: it must not contain the
-         * data directory (the jobs database, the URL-signing key). */
-        char out_real[PATH_MAX], data_real[PATH_MAX];
-        if (realpath(outputs, out_real) && realpath(cfg.data_dir, data_real)) {
-            size_t n = strlen(out_real);
-            if (!strncmp(data_real, out_real, n) && (data_real[n] == 0 || data_real[n] == '/')) {
-                rc = hc_err_set(&err, HC_EINVAL,
-                                "HC_STORAGE file:%s: must not contain the data directory %s "
-                                "(it would serve the jobs database)",
-                                outputs, cfg.data_dir);
-                goto done;
-            }
+    /* /files serves the outputs directory: it must not contain the data
+     * directory (the jobs database, the URL-signing key). */
+    char out_real[PATH_MAX], data_real[PATH_MAX];
+    if (realpath(outputs, out_real) && realpath(cfg.data_dir, data_real)) {
+        size_t n = strlen(out_real);
+        if (!strncmp(data_real, out_real, n) && (data_real[n] == 0 || data_real[n] == '/')) {
+            rc = hc_err_set(&err, HC_EINVAL,
+                            "HC_STORAGE file:%s: must not contain the data directory %s "
+                            "(it would serve the jobs database)",
+                            outputs, cfg.data_dir);
+            goto done;
         }
     }
     snprintf(path, sizeof path, "%s/server.lock", cfg.data_dir);

@@ -9,11 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The directory of a "file:DIR" storage spec, or NULL for other storage. */
-const char *hc_app_storage_dir(const hc_config *cfg) {
-    return cfg->storage && strncmp(cfg->storage, "file:", 5) == 0 ? cfg->storage + 5 : NULL;
-}
-
 int hc_app_load_config(const char *cmd, hc_config *cfg, int argc, char **argv, int *rest) {
     hc_err err = {0};
     if (hc_config_load(cfg, argc, argv, rest, &err) != 0) {

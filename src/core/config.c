@@ -313,3 +313,8 @@ bool hc_config_key_matches(const char *list, const char *value) {
     }
     return found;
 }
+
+const char *hc_config_storage_dir(const hc_config *cfg) {
+    const char *st = cfg->storage;
+    return st && strncmp(st, "file:", 5) == 0 && st[5] ? st + 5 : NULL;
+}

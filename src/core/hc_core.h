@@ -75,6 +75,10 @@ void hc_log_set_job(const char *job_id);
 void hc_log_write(hc_log_level level, const char *comp, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_list ap);
+/* The same with more fields: `fields` is JSON object members, already
+ * escaped, each with its leading comma (",\"status\":200,\"dur_ms\":1.5"). */
+void hc_log_write_fields(hc_log_level level, const char *comp, const char *fields, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
 
 #define HC_LOG(level, comp, ...)                                                                   \
     do {                                                                                           \
@@ -113,7 +117,8 @@ int64_t hc_wall_us(void);
 char *hc_strdup(const char *s);
 void *hc_xmalloc(size_t n);
 void *hc_xcalloc(size_t n, size_t size);
-/* Append a JSON-escaped copy of s to buf (bounded; always NUL-terminated). */
+/* A JSON-escaped copy of s into buf (bounded, never splitting an escape;
+ * always NUL-terminated); ill-formed UTF-8 becomes U+FFFD. */
 size_t hc_json_escape(char *buf, size_t len, const char *s);
 /* mkdir -p: create path and its missing parents (mode 0755). HC_EIO
  * naming the directory that could not be made. */
@@ -145,6 +150,13 @@ typedef struct hc_strlist {
 } hc_strlist;
 void hc_strlist_add(hc_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void hc_strlist_fini(hc_strlist *l);
+
+/* n bytes from the kernel's random source. If that fails, buf is filled
+ * from the clocks, the pid and a counter instead (unique, not secret) and
+ * HC_EIO is returned: callers that need secrecy check it. */
+int hc_random_bytes(void *buf, size_t n);
+/* Lower-case hex of n bytes into hex (2n + 1 bytes, NUL-terminated). */
+void hc_hex(const void *data, size_t n, char *hex);
 
 /* SplitMix64: deterministic pseudo-random numbers from a seed. */
 uint64_t hc_rand_next(uint64_t *state);
@@ -194,6 +206,9 @@ void hc_config_fini(hc_config *cfg);
 int hc_config_export(const hc_config *cfg);
 /* The settings table: flag, env, current value (secrets masked), meaning. */
 void hc_config_help(FILE *f, const hc_config *cfg);
+/* The directory of a "file:DIR" storage (cfg->storage), or NULL for other
+ * storage. Borrowed from cfg. */
+const char *hc_config_storage_dir(const hc_config *cfg);
 /* Is `value` one of the comma-separated keys in list? Constant time in the
  * candidate's length for each key, so timing does not reveal a prefix. */
 bool hc_config_key_matches(const char *list, const char *value);

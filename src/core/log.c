@@ -25,7 +25,8 @@ void hc_log_set_job(const char *job_id) {
     log_job = job_id;
 }
 
-void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_list ap) {
+static void log_line(hc_log_level level, const char *comp, const char *fields, const char *fmt,
+                     va_list ap) {
     char msg[1024], esc[2048], line[4096], ts[40], job[300] = "";
     vsnprintf(msg, sizeof msg, fmt, ap);
     hc_json_escape(esc, sizeof esc, msg);
@@ -36,14 +37,26 @@ void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_lis
         snprintf(job, sizeof job, ",\"job\":\"%s\"", ej);
     }
     int n = snprintf(line, sizeof line,
-                     "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"%s\"%s,\"msg\":\"%s\"}\n", ts,
-                     level_names[level], comp, job, esc);
+                     "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"%s\"%s,\"msg\":\"%s\"%s}\n", ts,
+                     level_names[level], comp, job, esc, fields ? fields : "");
     if (n > (int)sizeof line - 1) {
         n = sizeof line - 1;
         line[n - 1] = '\n';
     }
     ssize_t w = write(STDERR_FILENO, line, (size_t)n);
     (void)w;
+}
+
+void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_list ap) {
+    log_line(level, comp, NULL, fmt, ap);
+}
+
+void hc_log_write_fields(hc_log_level level, const char *comp, const char *fields, const char *fmt,
+                         ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, comp, fields, fmt, ap);
+    va_end(ap);
 }
 
 void hc_log_write(hc_log_level level, const char *comp, const char *fmt, ...) {

@@ -3,6 +3,9 @@
 #include "core/hc_core.h"
 
 #include <errno.h>
+#include <sys/random.h>
+#include <stdatomic.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <ftw.h>
 #include <limits.h>
@@ -58,42 +61,47 @@ char *hc_strdup(const char *s) {
     return memcpy(hc_xmalloc(n), s, n);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (2..4), or 0. */
+static int utf8_seq_len(const unsigned char *p) {
+    unsigned c = p[0];
+    int len = c >= 0xf0 && c <= 0xf4  ? 4
+              : c >= 0xe0 && c < 0xf0 ? 3
+              : c >= 0xc2 && c < 0xe0 ? 2
+                                      : 0;
+    for (int i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (len == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))) return 0;
+    if (len == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))) return 0;
+    return len;
+}
+
 size_t hc_json_escape(char *buf, size_t len, const char *s) {
     size_t o = 0;
     if (len == 0) return 0;
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        unsigned c = *p;
         char tmp[8];
-        const char *rep = NULL;
-        switch (c) {
-        case '"':
-            rep = "\\\"";
-            break;
-        case '\\':
-            rep = "\\\\";
-            break;
-        case '\n':
-            rep = "\\n";
-            break;
-        case '\r':
-            rep = "\\r";
-            break;
-        case '\t':
-            rep = "\\t";
-            break;
-        default:
-            if (c < 0x20) {
-                snprintf(tmp, sizeof tmp, "\\u%04x", c);
-                rep = tmp;
-            }
+        const char *rep = tmp;
+        size_t need = 1, adv = 1;
+        if (c == '"' || c == '\\') {
+            tmp[0] = '\\', tmp[1] = (char)c, need = 2;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            rep = c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t", need = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(tmp, sizeof tmp, "\\u%04x", c);
+            need = 6;
+        } else if (c < 0x80) {
+            tmp[0] = (char)c;
+        } else if ((adv = (size_t)utf8_seq_len(p)) > 0) {
+            rep = (const char *)p, need = adv;
+        } else { /* ill-formed UTF-8 becomes U+FFFD: the output stays valid JSON */
+            rep = "\xef\xbf\xbd", need = 3, adv = 1;
         }
-        size_t need = rep ? strlen(rep) : 1;
         if (o + need >= len) break;
-        if (rep)
-            memcpy(buf + o, rep, need);
-        else
-            buf[o] = (char)c;
+        memcpy(buf + o, rep, need);
         o += need;
+        p += adv;
     }
     buf[o] = 0;
     return o;
@@ -252,4 +260,43 @@ void hc_buf_fini(hc_buf *b) {
     free(b->p);
     b->p = NULL;
     b->n = b->cap = 0;
+}
+
+int hc_random_bytes(void *out, size_t n) {
+    uint8_t *buf = out;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(buf + got, n - got, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    if (got < n) {
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        while (fd >= 0 && got < n) {
+            ssize_t r = read(fd, buf + got, n - got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        if (fd >= 0) close(fd);
+    }
+    if (got == n) return 0;
+    /* Last resort: clocks, pid and a counter, still unique per process. */
+    static _Atomic uint64_t counter;
+    uint64_t st = (uint64_t)hc_wall_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)hc_now_us() ^
+                  (atomic_fetch_add(&counter, 1) + 1) * 0x9e3779b97f4a7c15ULL;
+    for (size_t i = got; i < n; i++)
+        buf[i] = (uint8_t)hc_rand_next(&st);
+    return HC_EIO;
+}
+
+void hc_hex(const void *data, size_t n, char *hex) {
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = data;
+    for (size_t i = 0; i < n; i++) {
+        hex[2 * i] = digits[b[i] >> 4];
+        hex[2 * i + 1] = digits[b[i] & 15];
+    }
+    hex[2 * n] = 0;
 }

@@ -156,19 +156,6 @@ static const char *event_name(hc_job_status st) {
     }
 }
 
-/* A fresh delivery id: "dlv-" + 32 hex digits. */
-static void new_delivery_id(char *buf, size_t len) {
-    uint64_t s = (uint64_t)hc_wall_us() ^ ((uint64_t)hc_now_us() << 21) ^ (uint64_t)(uintptr_t)buf;
-    FILE *f = fopen("/dev/urandom", "rb");
-    uint64_t r[2] = {0, 0};
-    if (!f || fread(r, sizeof r, 1, f) != 1) {
-        r[0] = hc_rand_next(&s);
-        r[1] = hc_rand_next(&s);
-    }
-    if (f) fclose(f);
-    snprintf(buf, len, "dlv-%016llx%016llx", (unsigned long long)r[0], (unsigned long long)r[1]);
-}
-
 /* POST body to url. Returns 0 on a 2xx; else a negative code with why in
  * *why_out. *final set when retrying cannot help (refused address). */
 static int post(hc_notifier *n, const char *url, const char *body, const char *const *headers,
@@ -248,7 +235,6 @@ static void deliver(hc_notifier *n, hc_job *job) {
                                                                          : NULL;
     char shown[512] = "";
     if (url) url_for_log(url, shown, sizeof shown);
-    if (!job->cb_delivery[0]) new_delivery_id(job->cb_delivery, sizeof job->cb_delivery);
 
     int64_t now = hc_wall_us();
     char why[512] = "";
@@ -462,7 +448,7 @@ void hc_notifier_wake(hc_notifier *n) {
     if (!n) return;
     pthread_mutex_lock(&n->mu);
     n->wake = true;
-    pthread_cond_broadcast(&n->cv);
+    pthread_cond_signal(&n->cv); /* one thread lists what is due; the others poll */
     pthread_mutex_unlock(&n->mu);
 }
 

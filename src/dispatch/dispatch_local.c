@@ -323,10 +323,9 @@ static void remove_leftovers(local *L, const hc_job *job) {
     char path[PATH_MAX + 300];
     snprintf(path, sizeof path, "%s/work/job-%s", L->cfg->data_dir, job->job_id);
     hc_remove_tree(path);
-    const char *st = L->cfg->storage;
-    if (st && !strncmp(st, "file:", 5) && job->output_key &&
-        hc_storage_key_check(job->output_key, NULL) == 0) {
-        snprintf(path, sizeof path, "%s/%s.part", st + 5, job->output_key);
+    const char *dir = hc_config_storage_dir(L->cfg);
+    if (dir && job->output_key && hc_storage_key_check(job->output_key, NULL) == 0) {
+        snprintf(path, sizeof path, "%s/%s.part", dir, job->output_key);
         unlink(path);
     }
 }

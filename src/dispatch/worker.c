@@ -222,15 +222,13 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     rc = hc_request_parse(job.request ? job.request : "", job.request ? strlen(job.request) : 0,
                           &ro, &req, &err);
     if (rc == 0) rc = hc_media_init(&err);
-    const char *dir = NULL;
+    const char *dir = hc_config_storage_dir(cfg);
     if (rc == 0) {
-        if (!cfg->storage || strncmp(cfg->storage, "file:", 5) != 0 || !cfg->storage[5])
+        if (!dir)
             rc = hc_err_set(&err, HC_EUNSUPPORTED,
                             "HC_STORAGE \"%s\": only file:DIR storage is available to local "
                             "workers",
                             cfg->storage ? cfg->storage : "");
-        else
-            dir = cfg->storage + 5;
     }
     if (rc == 0 && (rc = hc_storage_key_check(job.output_key, &err)))
         hc_err_prefix(&err, "output key %s: ", job.output_key);
@@ -246,10 +244,9 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     if (rc == 0) rc = mkdirs_for(poster_path, &err);
     if (rc == 0) {
         /* "job-" keeps ids like ".." from naming the work directory itself. */
-        snprintf(work_dir, sizeof work_dir, "%s/work/job-%s/", cfg->data_dir ? cfg->data_dir : ".",
+        snprintf(work_dir, sizeof work_dir, "%s/work/job-%s", cfg->data_dir ? cfg->data_dir : ".",
                  job_id);
-        rc = mkdirs_for(work_dir, &err);
-        work_dir[strlen(work_dir) - 1] = 0;
+        rc = hc_mkdirs(work_dir, &err);
     }
     if (rc != 0) {
         fail_job(store, &job, &err);
@@ -328,9 +325,7 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     job.output_url = file_url(base, job.output_key);
     job.poster_url = file_url(base, pkey);
     free(base);
-    job.status = HC_JOB_COMPLETED;
-    job.progress = 100;
-    snprintf(job.current_step, sizeof job.current_step, "finalizing");
+    job.status = HC_JOB_COMPLETED; /* finish sets progress, clears step and error */
     job.frames_done = job.frames_total = res.frames;
     job.duration_s = res.duration_s;
     job.render_s = res.render_s;
@@ -338,9 +333,6 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     hc_job_set_str(&job.encoder_reason, res.encoder_reason[0] ? res.encoder_reason : NULL);
     free(job.warnings);
     job.warnings = warnings_json(req, &res);
-    job.error_code[0] = 0;
-    hc_job_set_str(&job.error_message, NULL);
-    job.finished_us = hc_wall_us();
     hc_err ferr = {0};
     int frc = hc_store_finish(store, &job, &ferr);
     if (frc == 0) {

@@ -178,25 +178,16 @@ static enum MHD_Result cancel(http_req *r, const char *id) {
     hc_job job = {0};
     hc_err err = {0};
     enum MHD_Result ret;
-    int rc = HC_ECONFLICT;
-    /* A conflict can also be a race with a worker moving the job along; only
-     * a final state is a real conflict for the client. */
-    for (int tries = 0; tries < 3 && rc == HC_ECONFLICT; tries++) {
+    /* The store retries lost races itself: a conflict means the job is
+     * final (or the store kept losing; then it is a store failure). */
+    int rc = hc_store_cancel(srv->env.store, id, &job, &err);
+    if (rc == HC_ECONFLICT) {
         hc_job_fini(&job);
-        hc_err_clear(&err);
-        rc = hc_store_cancel(srv->env.store, id, &job, &err);
-        if (rc != HC_ECONFLICT) break;
-        hc_job_fini(&job);
-        hc_err_clear(&err);
         int grc = hc_store_get(srv->env.store, id, &job, &err);
-        if (grc) {
-            rc = grc;
-            break;
-        }
-        if (hc_job_status_final(job.status)) {
+        if (grc == 0 && hc_job_status_final(job.status)) {
             char *json = http_status_json(srv, &job);
             char esc[HC_MAX_JOB_ID_LEN * 2 + 8];
-            http_json_escape(esc, sizeof esc, job.job_id);
+            hc_json_escape(esc, sizeof esc, job.job_id);
             hc_buf b = {0};
             hc_buf_printf(&b,
                           "{\"error\":{\"code\":\"CONFLICT\",\"message\":\"job %s is already %s\"},"
@@ -208,6 +199,7 @@ static enum MHD_Result cancel(http_req *r, const char *id) {
             ret = http_reply_json(r, MHD_HTTP_CONFLICT, b.p);
             goto done;
         }
+        if (grc) rc = grc;
     }
     if (rc == HC_ENOTFOUND) {
         ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "job %s not found", id);
@@ -305,7 +297,7 @@ enum MHD_Result http_api_list(http_req *r) {
     hc_buf_puts(&b, "],\"next_cursor\":");
     if (list.next_cursor[0]) {
         char esc[160];
-        http_json_escape(esc, sizeof esc, list.next_cursor);
+        hc_json_escape(esc, sizeof esc, list.next_cursor);
         hc_buf_printf(&b, "\"%s\"}", esc);
     } else {
         hc_buf_puts(&b, "null}");

@@ -78,11 +78,6 @@ enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code,
 /* A JSON error response object (not queued), for callers that add headers. */
 struct MHD_Response *http_error_response(const char *code, const char *msg);
 
-/* Append s to buf as a JSON string body (no quotes), escaping control
- * characters and replacing invalid UTF-8 with U+FFFD. Returns the length
- * written (always NUL-terminates when cap > 0). */
-size_t http_json_escape(char *buf, size_t cap, const char *s);
-
 /* The status JSON of a job with /files URLs signed when keys are on
  * (caller frees with free()). */
 char *http_status_json(hc_http_server *srv, const hc_job *job);

@@ -82,73 +82,14 @@ typedef struct body_ctx {
 
 /* ---- responses -------------------------------------------------------- */
 
-size_t http_json_escape(char *buf, size_t cap, const char *s) {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    if (cap == 0) return 0;
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    while (*p) {
-        char tmp[8];
-        size_t n = 0;
-        unsigned c = *p;
-        if (c == '"' || c == '\\') {
-            tmp[0] = '\\';
-            tmp[1] = (char)c;
-            n = 2;
-            p++;
-        } else if (c < 0x20 || c == 0x7f) {
-            memcpy(tmp, "\\u00", 4);
-            tmp[4] = hex[c >> 4];
-            tmp[5] = hex[c & 15];
-            n = 6;
-            p++;
-        } else if (c < 0x80) {
-            tmp[0] = (char)c;
-            n = 1;
-            p++;
-        } else {
-            /* A well-formed UTF-8 sequence is copied; anything else becomes U+FFFD. */
-            int len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-            bool ok = len > 0;
-            for (int i = 1; ok && i < len; i++)
-                ok = (p[i] & 0xc0) == 0x80;
-            if (ok && len == 3) /* overlong and surrogates */
-                ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0);
-            if (ok && len == 4) ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
-            if (ok) {
-                memcpy(tmp, p, (size_t)len);
-                n = (size_t)len;
-                p += len;
-            } else {
-                memcpy(tmp, "\xef\xbf\xbd", 3);
-                n = 3;
-                p++;
-            }
-        }
-        if (o + n >= cap) break;
-        memcpy(buf + o, tmp, n);
-        o += n;
-    }
-    buf[o] = 0;
-    return o;
-}
-
 static void access_log(const http_req *r, unsigned status) {
-    char ts[40], path[600], line[900];
-    hc_time_rfc3339(ts, sizeof ts, hc_wall_us());
-    http_json_escape(path, sizeof path, r->path);
-    double dur_ms = (double)(hc_now_us() - r->t0_us) / 1000.0;
-    int n = snprintf(line, sizeof line,
-                     "{\"ts\":\"%s\",\"level\":\"debug\",\"comp\":\"http\",\"msg\":\"request\","
-                     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%u,\"dur_ms\":%.3f}\n",
-                     ts, r->mbit == HTTP_OTHER ? "OTHER" : r->method, path, status, dur_ms);
-    if (n <= 0) return;
-    if (n >= (int)sizeof line) {
-        n = (int)sizeof line - 1;
-        line[n - 1] = '\n';
-    }
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-    (void)w;
+    char path[600], fields[800];
+    hc_json_escape(path, sizeof path, r->path);
+    snprintf(fields, sizeof fields,
+             ",\"method\":\"%s\",\"path\":\"%s\",\"status\":%u,\"dur_ms\":%.3f",
+             r->mbit == HTTP_OTHER ? "OTHER" : r->method, path, status,
+             (double)(hc_now_us() - r->t0_us) / 1000.0);
+    hc_log_write_fields(HC_LOG_DEBUG, "http", fields, "request");
 }
 
 enum MHD_Result http_reply(http_req *r, unsigned status, struct MHD_Response *resp) {
@@ -181,8 +122,8 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, char *json) {
 
 struct MHD_Response *http_error_response(const char *code, const char *msg) {
     char esc_code[64], esc_msg[2048];
-    http_json_escape(esc_code, sizeof esc_code, code);
-    http_json_escape(esc_msg, sizeof esc_msg, msg);
+    hc_json_escape(esc_code, sizeof esc_code, code);
+    hc_json_escape(esc_msg, sizeof esc_msg, msg);
     size_t cap = strlen(esc_code) + strlen(esc_msg) + 48;
     char *body = hc_xmalloc(cap);
     int n =

@@ -198,15 +198,6 @@ char *hc_job_callback_json(const hc_job *job, const char *secret) {
 
 /* ---- digests -------------------------------------------------------------- */
 
-static void to_hex(const unsigned char *md, unsigned n, char hex[65]) {
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n && i < 32; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 15];
-    }
-    hex[n < 32 ? 2 * n : 64] = 0;
-}
-
 void hc_sha256_hex(const void *data, size_t len, char hex[65]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
@@ -215,7 +206,7 @@ void hc_sha256_hex(const void *data, size_t len, char hex[65]) {
         fputs("hydra-compose: SHA-256 failed\n", stderr);
         abort();
     }
-    to_hex(md, n, hex);
+    hc_hex(md, n < 32 ? n : 32, hex);
 }
 
 void hc_hmac_sha256_hex(const char *key, const void *msg, size_t len, char hex[65]) {
@@ -226,7 +217,7 @@ void hc_hmac_sha256_hex(const char *key, const void *msg, size_t len, char hex[6
         fputs("hydra-compose: HMAC-SHA256 failed\n", stderr);
         abort();
     }
-    to_hex(md, n, hex);
+    hc_hex(md, n < 32 ? n : 32, hex);
 }
 
 int hc_storage_key_check(const char *key, hc_err *err) {

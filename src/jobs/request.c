@@ -566,39 +566,12 @@ static bool job_id_char(unsigned char b) {
     return is_alnum(b) || b == '.' || b == '_' || b == '-';
 }
 
-static void random_bytes(uint8_t *buf, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(buf + got, n - got, 0);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    if (got < n) {
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-        while (fd >= 0 && got < n) {
-            ssize_t r = read(fd, buf + got, n - got);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) break;
-            got += (size_t)r;
-        }
-        if (fd >= 0) close(fd);
-    }
-    if (got < n) { /* last resort: clocks and pid, still unique enough per process */
-        static uint64_t counter;
-        uint64_t st = (uint64_t)hc_wall_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)hc_now_us() ^
-                      (++counter * 0x9e3779b97f4a7c15ULL);
-        for (size_t i = got; i < n; i++)
-            buf[i] = (uint8_t)hc_rand_next(&st);
-    }
-}
-
 static int parse_job_id(parse_ctx *c, json_t *root) {
     hc_request *req = c->req;
     json_t *v = field(root, "job_id");
     if (!v) {
         uint8_t rnd[4];
-        random_bytes(rnd, sizeof rnd);
+        hc_random_bytes(rnd, sizeof rnd);
         snprintf(req->job_id, sizeof req->job_id, "render-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
                  rnd[3]);
         req->job_id_generated = true;
@@ -1116,8 +1089,7 @@ int hc_request_parse(const char *body, size_t len, const hc_request_opts *opts, 
         rc = hc_err_set(err, HC_ENOMEM, "request body: out of memory while serializing");
         goto done;
     }
-    req->canonical_json = hc_strdup(canon);
-    free(canon);
+    req->canonical_json = canon; /* jansson allocates with malloc */
     *out = req;
     req = NULL;
 

@@ -51,19 +51,10 @@ int hc_urlsign_key_load(const char *data_dir, char hex[65], hc_err *err) {
     if (rc != HC_ENOTFOUND) return rc;
 
     unsigned char rnd[32];
-    size_t got = 0;
-    while (got < sizeof rnd) {
-        ssize_t g = getrandom(rnd + got, sizeof rnd - got, 0);
-        if (g < 0 && errno == EINTR) continue;
-        if (g <= 0) return hc_err_set(err, HC_EIO, "getrandom: %s", strerror(errno));
-        got += (size_t)g;
-    }
-    static const char digits[] = "0123456789abcdef";
+    if (hc_random_bytes(rnd, sizeof rnd) != 0)
+        return hc_err_set(err, HC_EIO, "%s: no kernel randomness for the key", path);
     char text[66];
-    for (int i = 0; i < 32; i++) {
-        text[2 * i] = digits[rnd[i] >> 4];
-        text[2 * i + 1] = digits[rnd[i] & 15];
-    }
+    hc_hex(rnd, sizeof rnd, text);
     text[64] = '\n';
     text[65] = 0;
     /* Written aside, then linked into place: another process starting at

@@ -12,7 +12,6 @@
 #include "render/render_int.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>

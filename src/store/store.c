@@ -297,31 +297,12 @@ int hc_store_fault_wrap(hc_store *inner, int nth, int code, bool sticky, hc_stor
 
 /* ---- transitions ---------------------------------------------------------- */
 
-/* A delivery id "dlv_" + 24 hex from the kernel's random source; the clock
- * and pid stand in if that fails (ids need to be unique, not secret). */
+/* A delivery id "dlv_" + 24 hex digits (unique, not secret). */
 static void new_delivery_id(char out[40]) {
     unsigned char b[12];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t r = getrandom(b + got, sizeof b - got, 0);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    if (got < sizeof b) {
-        static _Atomic uint64_t counter;
-        uint64_t st = (uint64_t)hc_wall_us() ^ ((uint64_t)getpid() << 32) ^
-                      atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15ULL;
-        for (size_t i = 0; i < sizeof b; i++)
-            b[i] = (unsigned char)hc_rand_next(&st);
-    }
-    static const char digits[] = "0123456789abcdef";
+    hc_random_bytes(b, sizeof b);
     memcpy(out, "dlv_", 4);
-    for (size_t i = 0; i < sizeof b; i++) {
-        out[4 + 2 * i] = digits[b[i] >> 4];
-        out[5 + 2 * i] = digits[b[i] & 15];
-    }
-    out[4 + 2 * sizeof b] = 0;
+    hc_hex(b, sizeof b, out + 4);
 }
 
 /* The job just became final: arm its callback when it has one. */

@@ -18,17 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* n JPEGs img0.jpg.. of w x h in dir, served by a local HTTP server;
  * returns its port. */
 static int serve_images(const char *dir, int n, int w, int h) {
@@ -86,14 +75,14 @@ static json_t *status_of(const srv *s, const char *id) {
 /* Poll until the job's status is `want` (or any final one when want is
  * NULL); returns the last status JSON (caller decrefs) or NULL on timeout. */
 static json_t *wait_status(const srv *s, const char *id, const char *want, double timeout_s) {
-    double t_end = now_s() + timeout_s;
-    while (now_s() < t_end) {
+    double t_end = hc_test_now_s() + timeout_s;
+    while (hc_test_now_s() < t_end) {
         json_t *j = status_of(s, id);
         const char *st = sget(j, "status");
         bool final = !strcmp(st, "completed") || !strcmp(st, "failed") || !strcmp(st, "canceled");
         if (want ? !strcmp(st, want) : final) return j;
         json_decref(j);
-        sleep_ms(100);
+        hc_test_sleep_ms(100);
     }
     return NULL;
 }
@@ -173,9 +162,9 @@ HC_TEST_T(serve_seed_example_as_written, 600) {
     /* Progress is real: it rises through several values while rendering. */
     int seen[101] = {0}, distinct = 0, last = -1;
     bool monotonic = true, saw_rendering = false;
-    double t_end = now_s() + 500;
+    double t_end = hc_test_now_s() + 500;
     json_t *fin = NULL;
-    while (now_s() < t_end) {
+    while (hc_test_now_s() < t_end) {
         j = status_of(&s, "test-001");
         const char *st = sget(j, "status");
         int p = (int)json_integer_value(json_object_get(j, "progress"));
@@ -190,7 +179,7 @@ HC_TEST_T(serve_seed_example_as_written, 600) {
             break;
         }
         json_decref(j);
-        sleep_ms(200);
+        hc_test_sleep_ms(200);
     }
     CHECK(fin);
     CHECKF(!strcmp(sget(fin, "status"), "completed"), "status %s: %s", sget(fin, "status"),
@@ -229,9 +218,9 @@ HC_TEST_T(serve_seed_example_as_written, 600) {
     json_decref(alt);
     json_decref(fin);
     /* Nothing queued: no worker process idles. */
-    double t0 = now_s();
-    while (children_of(s.pid) != 0 && now_s() - t0 < 2)
-        sleep_ms(50);
+    double t0 = hc_test_now_s();
+    while (children_of(s.pid) != 0 && hc_test_now_s() - t0 < 2)
+        hc_test_sleep_ms(50);
     CHECKF(children_of(s.pid) == 0, "%d worker processes idle", children_of(s.pid));
     CHECK(WIFEXITED(stop(&s, SIGTERM)));
 }
@@ -286,7 +275,7 @@ HC_TEST_T(serve_cancel_stops_the_worker_within_a_second, 300) {
     CHECK(code == 202);
     /* Running, with frames encoded. */
     json_t *j = NULL;
-    for (double t_end = now_s() + 120; now_s() < t_end; sleep_ms(100)) {
+    for (double t_end = hc_test_now_s() + 120; hc_test_now_s() < t_end; hc_test_sleep_ms(100)) {
         json_decref(j);
         j = status_of(&s, "long-1");
         if (!strcmp(sget(j, "status"), "processing") &&
@@ -297,17 +286,17 @@ HC_TEST_T(serve_cancel_stops_the_worker_within_a_second, 300) {
     int wpid = worker_pid(j);
     json_decref(j);
     CHECKF(wpid > 0 && alive(wpid), "worker pid %d", wpid);
-    double t0 = now_s();
+    double t0 = hc_test_now_s();
     j = call(&s, "DELETE", "/render/long-1", NULL, &code);
     CHECKF(code == 200, "DELETE: %ld", code);
     CHECK(!strcmp(sget(j, "status"), "canceled"));
     json_decref(j);
-    while (alive(wpid) && now_s() - t0 < 5)
-        sleep_ms(20);
-    double took = now_s() - t0;
+    while (alive(wpid) && hc_test_now_s() - t0 < 5)
+        hc_test_sleep_ms(20);
+    double took = hc_test_now_s() - t0;
     CHECKF(took < 1.0, "worker still running %.2f s after DELETE", took);
     /* Canceled stays canceled, and leaves no output. */
-    sleep_ms(500);
+    hc_test_sleep_ms(500);
     j = status_of(&s, "long-1");
     CHECK(!strcmp(sget(j, "status"), "canceled"));
     json_decref(j);
@@ -341,8 +330,8 @@ HC_TEST_T(serve_recovers_after_kill_9_of_server_and_worker, 600) {
 
     /* kill -9 the server: its worker goes with it; nothing is lost. */
     stop(&s, SIGKILL);
-    for (double t0 = now_s(); wpid > 0 && alive(wpid) && now_s() - t0 < 5;)
-        sleep_ms(20);
+    for (double t0 = hc_test_now_s(); wpid > 0 && alive(wpid) && hc_test_now_s() - t0 < 5;)
+        hc_test_sleep_ms(20);
     CHECK(!alive(wpid));
     CHECK(start(&s, "--workers 1"));
     j = wait_status(&s, "crash-1", "processing", 60);
@@ -377,7 +366,7 @@ HC_TEST_T(serve_fails_a_job_after_max_attempts, 300) {
     json_decref(call(&s, "POST", "/render", body, &code));
     for (int attempt = 1; attempt <= 2; attempt++) {
         json_t *j = NULL;
-        for (double t_end = now_s() + 60; now_s() < t_end; sleep_ms(50)) {
+        for (double t_end = hc_test_now_s() + 60; hc_test_now_s() < t_end; hc_test_sleep_ms(50)) {
             json_decref(j);
             j = status_of(&s, "doomed");
             if (!strcmp(sget(j, "status"), "processing") &&
@@ -516,10 +505,10 @@ HC_TEST_T(serve_jobs_command_lists_cancels_and_retries, 300) {
     CHECK(!strcmp(sget(j, "status"), "canceled"));
     json_decref(j);
     /* The worker notices through the store. */
-    double t0 = now_s();
-    while (alive(wpid) && now_s() - t0 < 5)
-        sleep_ms(20);
-    CHECKF(!alive(wpid), "worker alive %.1f s after jobs cancel", now_s() - t0);
+    double t0 = hc_test_now_s();
+    while (alive(wpid) && hc_test_now_s() - t0 < 5)
+        hc_test_sleep_ms(20);
+    CHECKF(!alive(wpid), "worker alive %.1f s after jobs cancel", hc_test_now_s() - t0);
     snprintf(cmd, sizeof cmd, "HC_DATA_DIR=%s %s jobs list --json", s.data, hc_test_bin());
     CHECK(hc_test_run(cmd, &out) == 0);
     j = json_loads(out, 0, NULL);
@@ -561,8 +550,8 @@ HC_TEST_T(serve_job_timeout_fails_the_job, 300) {
     /* The killed worker's downloads and partial MP4 are removed. */
     char path[2048];
     snprintf(path, sizeof path, "%s/outputs/renders/slowpoke.mp4.part", s.data);
-    for (double t0 = now_s(); access(path, F_OK) == 0 && now_s() - t0 < 2;)
-        sleep_ms(50);
+    for (double t0 = hc_test_now_s(); access(path, F_OK) == 0 && hc_test_now_s() - t0 < 2;)
+        hc_test_sleep_ms(50);
     CHECK(access(path, F_OK) != 0);
     snprintf(path, sizeof path, "%s/work/job-slowpoke", s.data);
     CHECK(access(path, F_OK) != 0);
@@ -600,7 +589,8 @@ HC_TEST(serve_help_lists_every_setting) {
  * caller decrefs), once it holds n deliveries or timeout_s passed. */
 static json_t *wait_hooks(int port, const char *name, size_t n, double timeout_s) {
     json_t *hooks = NULL;
-    for (double t_end = now_s() + timeout_s; now_s() < t_end; sleep_ms(50)) {
+    for (double t_end = hc_test_now_s() + timeout_s; hc_test_now_s() < t_end;
+         hc_test_sleep_ms(50)) {
         char url[256], *resp = NULL;
         snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/%s", port, name);
         hc_test_http("GET", url, NULL, NULL, &resp, NULL);
@@ -688,13 +678,13 @@ HC_TEST_T(serve_cancel_during_download_and_dashed_ids, 300) {
     int wpid = worker_pid(j);
     json_decref(j);
     CHECK(wpid > 0);
-    sleep_ms(300);
-    double t0 = now_s();
+    hc_test_sleep_ms(300);
+    double t0 = hc_test_now_s();
     json_decref(call(&s, "DELETE", "/render/slow-1", NULL, &code));
     CHECK(code == 200);
-    while (alive(wpid) && now_s() - t0 < 5)
-        sleep_ms(20);
-    CHECKF(now_s() - t0 < 1.0, "worker alive %.2f s after DELETE", now_s() - t0);
+    while (alive(wpid) && hc_test_now_s() - t0 < 5)
+        hc_test_sleep_ms(20);
+    CHECKF(hc_test_now_s() - t0 < 1.0, "worker alive %.2f s after DELETE", hc_test_now_s() - t0);
     /* A job id may start with '-': the worker is not confused by it. */
     request_json(body, sizeof body, "-dash-1", port, 2, SMALL);
     json_decref(call(&s, "POST", "/render", body, &code));
@@ -777,7 +767,7 @@ HC_TEST_T(serve_api_keys_sign_output_urls_for_status_and_jobs_show, 300) {
     free(resp);
     snprintf(url, sizeof url, "%s/render/status?job_id=keyed", s.url);
     json_t *j = NULL;
-    for (double t_end = now_s() + 120; now_s() < t_end; sleep_ms(100)) {
+    for (double t_end = hc_test_now_s() + 120; hc_test_now_s() < t_end; hc_test_sleep_ms(100)) {
         hc_test_http("GET", url, NULL, "Authorization: Bearer k-one", &resp, NULL);
         json_decref(j);
         j = json_loads(resp, 0, NULL);

@@ -91,18 +91,13 @@ static json_t *received(fx *f, const char *name) {
     return a;
 }
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Wait until the job's cb_state is want; fills *job (caller finis). */
 static bool wait_cb(fx *f, const char *job_id, hc_cb_state want, int timeout_ms, hc_job *job) {
     for (int t = 0; t <= timeout_ms; t += 20) {
         hc_job_fini(job);
         hc_err err = {0};
         if (hc_store_get(f->store, job_id, job, &err) == 0 && job->cb_state == want) return true;
-        sleep_ms(20);
+        hc_test_sleep_ms(20);
     }
     return false;
 }
@@ -257,7 +252,7 @@ HC_TEST(callback_gives_up_after_attempts) {
     CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
     hc_job job = {0};
     CHECK(wait_cb(&f, "cb-down", HC_CB_GAVE_UP, 10000, &job));
-    sleep_ms(300); /* nothing more is sent */
+    hc_test_sleep_ms(300); /* nothing more is sent */
     hc_notifier_stop(n);
     CHECK(job.cb_attempts == 3);
     CHECKF(job.cb_last_error && strstr(job.cb_last_error, "HTTP 503"), "%s",

@@ -26,6 +26,9 @@ HC_TEST(core_json_escape) {
     CHECK(strcmp(buf, "a\\\"b\\\\c\\nd\\u0001") == 0);
     hc_json_escape(buf, 5, "abcdefgh");
     CHECK(strlen(buf) == 4);
+    /* Well-formed UTF-8 is kept; anything else becomes U+FFFD. */
+    hc_json_escape(buf, sizeof buf, "\xed\x95\x9c|\xff|\xc0\xaf");
+    CHECK(strcmp(buf, "\xed\x95\x9c|\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd") == 0);
 }
 
 HC_TEST(core_yuv_alloc_fill_copy) {

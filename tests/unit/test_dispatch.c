@@ -100,11 +100,6 @@ static int finals_of(ex *e, const char *job_id) {
     return n;
 }
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Does the binary under test have the worker command (main.c wires it)? */
 static bool have_worker(void) {
     char cmd[1200];
@@ -208,7 +203,7 @@ static bool wait_job(ex *e, const char *job_id, unsigned mask, int min_progress,
         if (hc_store_get(e->store, job_id, job, &err) == 0 && (mask & HC_JOB_MASK(job->status)) &&
             job->progress >= min_progress)
             return true;
-        sleep_ms(20);
+        hc_test_sleep_ms(20);
     }
     fprintf(stderr, "    %s: still %s (progress %d, %s)\n", job_id,
             hc_job_status_names[job->status], job->progress,
@@ -225,7 +220,7 @@ static pid_t worker_pid(const hc_job *job) {
 static bool gone_within(pid_t pid, int timeout_ms) {
     for (int t = 0; t <= timeout_ms; t += 10) {
         if (kill(pid, 0) != 0 && errno == ESRCH) return true;
-        sleep_ms(10);
+        hc_test_sleep_ms(10);
     }
     return false;
 }
@@ -267,7 +262,7 @@ HC_TEST_T(dispatch_local_end_to_end, 180) {
     snprintf(path, sizeof path, "%s/work/job-e2e-1", e.data);
     CHECK(access(path, F_OK) != 0);
     for (int t = 0; t < 100 && finals_of(&e, "e2e-1") == 0; t++)
-        sleep_ms(20);
+        hc_test_sleep_ms(20);
     CHECK(finals_of(&e, "e2e-1") == 1);
     hc_executor_stats st;
     hc_executor_stats_get(x, &st);
@@ -307,7 +302,7 @@ HC_TEST_T(dispatch_local_cancel_running, 120) {
     CHECK(wait_job(&e, "long-1", HC_JOB_MASK_FINAL, 0, 1000, &job));
     CHECK(job.status == HC_JOB_CANCELED);
     for (int t = 0; t < 100 && finals_of(&e, "long-1") == 0; t++)
-        sleep_ms(20);
+        hc_test_sleep_ms(20);
     CHECK(finals_of(&e, "long-1") == 1);
     char path[800];
     snprintf(path, sizeof path, "%s/renders/long-1.mp4", e.outputs);
@@ -360,7 +355,7 @@ HC_TEST_T(dispatch_local_max_attempts_fails, 120) {
                strstr(job.error_message, "after 1 attempt"),
            "%s", job.error_message ? job.error_message : "(null)");
     for (int t = 0; t < 100 && finals_of(&e, "kill-2") == 0; t++)
-        sleep_ms(20);
+        hc_test_sleep_ms(20);
     CHECK(finals_of(&e, "kill-2") == 1);
     hc_executor_close(x, hc_now_us() + 5000000);
     hc_job_fini(&job);
@@ -421,7 +416,7 @@ HC_TEST(dispatch_local_recovers_on_open) {
     CHECKF(job.error_message && strstr(job.error_message, "worker died (server restarted)"), "%s",
            job.error_message ? job.error_message : "(null)");
     CHECK(finals_of(&e, "left-2") == 1);
-    sleep_ms(300); /* no slot: nothing starts */
+    hc_test_sleep_ms(300); /* no slot: nothing starts */
     hc_job_fini(&job);
     CHECK(hc_store_get(e.store, "left-1", &job, &err) == 0);
     CHECK(job.status == HC_JOB_QUEUED);
