@@ -22,7 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The TypeScript client's build tool (TypeScript itself, from the npm
 # registry; nothing else). Skipped when already installed for this lockfile.
-ts="$here/../clients/typescript"
-if [ ! -d "$ts/node_modules" ] || [ "$ts/package-lock.json" -nt "$ts/node_modules/.package-lock.json" ]; then
-    npm ci --prefix "$ts" --no-fund --no-audit --loglevel=error
-fi
+# The same for the local AWS-compatible servers the tests start
+# (tests/emulators: dynalite for DynamoDB, s3rver for S3).
+for dir in "$here/../clients/typescript" "$here/../tests/emulators"; do
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        npm ci --prefix "$dir" --no-fund --no-audit --loglevel=error
+    fi
+done

@@ -239,4 +239,107 @@ bool hc_url_guard_allows(const struct sockaddr *sa, const char *host, const char
 /* Check an allow list's syntax: HC_EINVAL naming the bad entry. */
 int hc_url_allow_check(const char *allow, hc_err *err);
 
+/* ---- outgoing HTTP (httpc.c, on libcurl) -----------------------------------
+ * The one client for every outgoing request: image and audio fetches,
+ * completion callbacks, the AWS APIs (S3, DynamoDB, Batch, Secrets
+ * Manager, credentials endpoints) and the Lambda Runtime API. A policy says
+ * how one class of requests behaves: timeouts, retries with back-off
+ * (doubling from backoff_ms, jittered, capped, a Retry-After header
+ * honoured up to the cap), redirects, a body cap, and whether the
+ * private-address guard applies. User-given URLs (images, audio,
+ * callbacks) are guarded; infrastructure endpoints (AWS, the Runtime API on
+ * loopback, the container credentials endpoint, IMDS) are not. URLs are
+ * logged redacted: no user info, no query (presigned URLs carry secrets).
+ *
+ * Retried: connection failures, timeouts, and the statuses 408, 429, 500,
+ * 502, 503, 504 (or what retry_status says); a request body is re-sent
+ * from the start each attempt, and prepare (when set) is called before
+ * each attempt so a signer can use the current time.
+ *
+ * Threads: hc_httpc_do may be called from any number of threads; each call
+ * uses its own libcurl handle (libcurl's global init is done once). */
+typedef struct hc_httpc_policy {
+    const char *name;       /* for logs: "fetch", "callback", "s3", ... */
+    bool guard;             /* refuse private addresses (hc_url_guard_allows) */
+    const char *url_allow;  /* allow list under the guard (borrowed, NULL = none) */
+    int connect_timeout_ms; /* 0 = 5000 */
+    int timeout_ms;         /* limit on one attempt; 0 = none */
+    int idle_timeout_s;     /* an attempt moving under 1 byte/s for this long fails; 0 = 30, -1 = never */
+    int max_attempts;       /* 0 or 1 = one try */
+    int backoff_ms;         /* delay before the first retry; 0 = 250 */
+    int max_backoff_ms;     /* cap on one delay (and on Retry-After); 0 = 20000 */
+    int max_redirects;      /* 0 = redirects are not followed */
+    int64_t max_body_bytes; /* response body cap (HC_ETOOBIG); 0 = none */
+    const char *protocols;  /* libcurl protocol list; NULL = "http,https" */
+} hc_httpc_policy;
+
+typedef struct hc_httpc_req hc_httpc_req;
+
+struct hc_httpc_req {
+    const char *method;         /* NULL: GET, or POST when a body is given */
+    const char *url;
+    const char *const *headers; /* "Name: value" lines, NULL-terminated (may be NULL) */
+    const void *body;           /* request body in memory (borrowed), or */
+    size_t body_len;
+    const char *body_path;      /* ... body_len bytes from this file at body_off */
+    int64_t body_off;
+    /* Called before every attempt (attempt = 1, 2, ...): may add header
+     * lines to *extra (e.g. a SigV4 signature over the current time); a
+     * non-zero return ends the request with that code. May be NULL. */
+    int (*prepare)(void *ud, const hc_httpc_req *req, int attempt, hc_strlist *extra, hc_err *err);
+    /* Response body sink: when set, body bytes go here instead of
+     * resp->body (return false to stop: HC_ECANCELED). Called again from
+     * the start on a retried attempt after reset (when set). */
+    bool (*on_data)(void *ud, const void *data, size_t n);
+    void (*on_reset)(void *ud);
+    /* Progress and cancel: called at least every 100 ms; return false to
+     * stop the request (HC_ECANCELED). May be NULL. */
+    bool (*on_progress)(void *ud, int64_t down_now, int64_t down_total, int64_t up_now,
+                        int64_t up_total);
+    /* Which final statuses are retried (NULL: 408, 429, 500, 502, 503, 504). */
+    bool (*retry_status)(long status, const hc_buf *body);
+    void *ud;
+};
+
+typedef struct hc_httpc_resp {
+    long status;              /* of the last attempt; 0 when none answered */
+    hc_buf body;              /* the body (unless req->on_data took it) */
+    hc_buf headers;           /* raw header lines of the final response */
+    int attempts;             /* attempts made */
+    char effective_url[2048]; /* after redirects (redacted form) */
+} hc_httpc_resp;
+void hc_httpc_resp_fini(hc_httpc_resp *r);
+/* The value of response header `name` (case-insensitive, first one) into
+ * buf, trimmed; false when absent. */
+bool hc_httpc_header(const hc_httpc_resp *r, const char *name, char *buf, size_t len);
+
+/* Perform req under pol (NULL: one unguarded try, defaults). Returns 0
+ * once a response arrived, whatever its status (a retriable status is
+ * retried first; resp->status holds the last); otherwise HC_ENET or
+ * HC_ETIMEOUT (message: the policy name, the redacted URL and libcurl's
+ * reason), HC_EINVAL for a URL refused by the guard or the protocol list,
+ * HC_ETOOBIG over max_body_bytes, HC_ECANCELED when a callback stopped it.
+ * resp is initialised here (caller finis it, also on failure). */
+int hc_httpc_do(const hc_httpc_policy *pol, const hc_httpc_req *req, hc_httpc_resp *resp,
+                hc_err *err);
+
+/* ---- URLs (one parser, libcurl's) ------------------------------------------ */
+typedef struct hc_url {
+    char scheme[16];  /* lower case */
+    char *host;       /* without brackets for IPv6 (owned) */
+    int port;         /* explicit port, else the scheme's default (0 if none) */
+    bool port_given;
+    char *path;       /* "/" at least, percent-encoding kept as given (owned) */
+    char *query;      /* without '?', NULL when none (owned) */
+    char *user;       /* user info, NULL when none (owned) */
+} hc_url;
+/* Parse an absolute URL. HC_EINVAL with libcurl's reason. */
+int hc_url_parse(const char *url, hc_url *out, hc_err *err);
+void hc_url_fini(hc_url *u);
+/* scheme://host[:port]/path of url, without user info or query, for logs. */
+void hc_url_redact(const char *url, char *buf, size_t len);
+/* Percent-encode s[0..n) into out, RFC 3986 unreserved kept (SigV4's
+ * UriEncode); '/' kept too when keep_slash. */
+void hc_url_encode(hc_buf *out, const char *s, size_t n, bool keep_slash);
+
 #endif
