@@ -271,9 +271,11 @@ typedef struct hc_httpc_policy {
     int max_redirects;      /* 0 = redirects are not followed */
     int64_t max_body_bytes; /* response body cap (HC_ETOOBIG); 0 = none */
     const char *protocols;  /* libcurl protocol list; NULL = "http,https" */
+    bool decode_content;    /* ask for (and undo) every Content-Encoding libcurl knows */
 } hc_httpc_policy;
 
 typedef struct hc_httpc_req hc_httpc_req;
+typedef struct hc_httpc_resp hc_httpc_resp;
 
 struct hc_httpc_req {
     const char *method;         /* NULL: GET, or POST when a body is given */
@@ -296,18 +298,22 @@ struct hc_httpc_req {
      * stop the request (HC_ECANCELED). May be NULL. */
     bool (*on_progress)(void *ud, int64_t down_now, int64_t down_total, int64_t up_now,
                         int64_t up_total);
+    /* Called at the end of each response's header block (redirect hops
+     * too) with its status; resp->headers holds that block. Return false
+     * to stop (HC_ECANCELED), e.g. a download refusing an HTML page. */
+    bool (*on_headers)(void *ud, long status, const hc_httpc_resp *resp);
     /* Which final statuses are retried (NULL: 408, 429, 500, 502, 503, 504). */
     bool (*retry_status)(long status, const hc_buf *body);
     void *ud;
 };
 
-typedef struct hc_httpc_resp {
+struct hc_httpc_resp {
     long status;              /* of the last attempt; 0 when none answered */
     hc_buf body;              /* the body (unless req->on_data took it) */
     hc_buf headers;           /* raw header lines of the final response */
     int attempts;             /* attempts made */
     char effective_url[2048]; /* after redirects (redacted form) */
-} hc_httpc_resp;
+};
 void hc_httpc_resp_fini(hc_httpc_resp *r);
 /* The value of response header `name` (case-insensitive, first one) into
  * buf, trimmed; false when absent. */

@@ -22,12 +22,12 @@ Special routes (NAME is a file path under DIR):
   /hits                 all counts as a JSON object
   /redirect-to?url=URL  302 to URL (any host: tests of the private-address guard)
 
-Callback receiver (POST; NAME is any label, each its own log):
+Callback receiver (POST, also PUT; NAME is any label, each its own log):
   POST /callback/NAME         records the request, answers 200
   POST /hook/K/NAME           records it; 500 for the first K posts to NAME, then 200
   POST /hook-status/CODE/NAME records it, always answers CODE (3xx with a Location)
   GET  /hooks/NAME            JSON array of what NAME received, in order:
-                              {"headers": {lower-case name: value}, "body": text,
+                              {"method", "headers": {lower-case name: value}, "body": text,
                                "t": seconds since the epoch (float)}
 
 Invariant: nothing is served from outside DIR; the server only listens on
@@ -237,6 +237,7 @@ class Handler(BaseHTTPRequestHandler):
             head = parts[0]
             self.state.hit(path)
             entry = {
+                "method": self.command,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace"),
                 "t": time.time(),
@@ -261,6 +262,7 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = handle_one
     do_HEAD = handle_one
     do_POST = handle_post
+    do_PUT = handle_post
 
 
 class Server(ThreadingHTTPServer):
