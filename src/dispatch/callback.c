@@ -19,9 +19,7 @@
  *    refused address is not retried (it will not change);
  *  - redirects are not followed: a 3xx is a failed attempt. */
 #include "dispatch/hc_dispatch.h"
-#include "media/hc_media.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -37,7 +35,6 @@
 #define BATCH           32
 #define WARNED_SLOTS    64
 #define THREADS         4 /* deliveries in flight at once: a slow receiver holds one */
-#define USER_AGENT      "hydra-compose/0.1"
 #define MAX_BACKOFF_US  (6LL * 3600 * 1000000) /* a retry is never further away */
 #define RESP_KEEP_BYTES 200                    /* of a failed response, for cb_last_error */
 
@@ -82,21 +79,6 @@ void hc_callback_signature(const char *secret, int64_t t, const char *body, size
 
 /* ---- one delivery ----------------------------------------------------------- */
 
-typedef struct resp {
-    char head[RESP_KEEP_BYTES + 1];
-    size_t n;
-} resp;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
-    resp *r = ud;
-    size_t len = size * nmemb, k = RESP_KEEP_BYTES - r->n;
-    if (k > len) k = len;
-    memcpy(r->head + r->n, data, k);
-    r->n += k;
-    r->head[r->n] = 0;
-    return len;
-}
-
 /* The request's callback URL and secret (copies into *url, *secret;
  * NULL when absent). */
 static void request_callback(const hc_job *job, char **url, char **secret) {
@@ -107,28 +89,6 @@ static void request_callback(const hc_job *job, char **url, char **secret) {
     if (u && *u) *url = hc_strdup(u);
     if (s && *s) *secret = hc_strdup(s);
     json_decref(root);
-}
-
-/* scheme://host[:port]/path of url, without credentials or query, for logs. */
-static void url_for_log(const char *url, char *buf, size_t len) {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-    buf[0] = 0;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-        curl_url_get(u, CURLUPART_HOST, &host, 0);
-        curl_url_get(u, CURLUPART_PORT, &port, 0);
-        curl_url_get(u, CURLUPART_PATH, &path, 0);
-        snprintf(buf, len, "%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?",
-                 port ? ":" : "", port ? port : "", path ? path : "");
-    } else {
-        snprintf(buf, len, "(invalid URL)");
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_url_cleanup(u);
 }
 
 /* Was this job's missing secret already reported? Marks it if not. */
@@ -156,71 +116,52 @@ static const char *event_name(hc_job_status st) {
     }
 }
 
-/* POST body to url. Returns 0 on a 2xx; else a negative code with why in
+/* POST body to url (one attempt: the notifier keeps its own schedule in
+ * the store). Returns 0 on a 2xx; else a negative code with why in
  * *why_out. *final set when retrying cannot help (refused address). */
 static int post(hc_notifier *n, const char *url, const char *body, const char *const *headers,
                 char *why, size_t why_len, bool *final) {
     *final = false;
-    CURL *h = curl_easy_init();
-    if (!h) {
-        snprintf(why, why_len, "cannot create a libcurl handle");
-        return HC_ENOMEM;
+    hc_httpc_policy pol = {.name = "callback_url",
+                           .guard = true,
+                           .url_allow = n->cfg->url_allow,
+                           .connect_timeout_ms = CONNECT_MS,
+                           .timeout_ms = TIMEOUT_MS,
+                           .max_attempts = 1,
+                           .max_body_bytes = 64 * 1024};
+    hc_httpc_req req = {.method = "POST", .url = url, .headers = headers, .body = body,
+                        .body_len = strlen(body)};
+    hc_httpc_resp r;
+    hc_err err = {0};
+    int rc = hc_httpc_do(&pol, &req, &r, &err);
+    if (rc == HC_ETOOBIG) rc = 0; /* a chatty receiver: its status is what counts */
+    if (rc != 0) {
+        hc_httpc_resp_fini(&r);
+        if (rc == HC_EINVAL) {
+            *final = true;
+            snprintf(why, why_len, "%s%.480s", strncmp(err.msg, "callback_url", 12) ? "callback_url: " : "",
+                     err.msg);
+        } else {
+            snprintf(why, why_len, "%.500s", err.msg);
+        }
+        return rc;
     }
-    struct curl_slist *hl = NULL;
-    for (int i = 0; headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
-    hl = curl_slist_append(hl, "Expect:"); /* no 100-continue round trip */
-    resp r = {.n = 0};
-    char errbuf[CURL_ERROR_SIZE] = "";
-    hc_url_guard guard = {.allow = n->cfg->url_allow};
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_MS);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    hc_url_guard_attach(&guard, h);
-    CURLcode cc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(h);
-
-    if (cc != CURLE_OK && guard.refused[0]) {
-        snprintf(why, why_len, "callback_url: %s; set HC_URL_ALLOW to allow it", guard.refused);
-        *final = true;
-        return HC_EINVAL;
+    long status = r.status;
+    if (status >= 200 && status < 300) {
+        hc_httpc_resp_fini(&r);
+        return 0;
     }
-    if (cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL) {
-        snprintf(why, why_len, "callback_url: %s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        *final = true;
-        return HC_EINVAL;
-    }
-    if (cc != CURLE_OK) {
-        snprintf(why, why_len, "%s: %s",
-                 cc == CURLE_OPERATION_TIMEDOUT ? "timed out" : "network error",
-                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        return cc == CURLE_OPERATION_TIMEDOUT ? HC_ETIMEOUT : HC_ENET;
-    }
-    if (status >= 200 && status < 300) return 0;
     /* Keep a printable start of the receiver's answer: it often says why. */
-    for (size_t i = 0; i < r.n; i++)
-        if ((unsigned char)r.head[i] < 0x20) r.head[i] = ' ';
-    while (r.n > 0 && r.head[r.n - 1] == ' ')
-        r.head[--r.n] = 0;
-    snprintf(why, why_len, "HTTP %ld%s%s", status, r.n ? ": " : "", r.head);
+    char head[RESP_KEEP_BYTES + 1];
+    size_t k = r.body.n < RESP_KEEP_BYTES ? r.body.n : RESP_KEEP_BYTES;
+    memcpy(head, r.body.p, k);
+    head[k] = 0;
+    for (size_t i = 0; i < k; i++)
+        if ((unsigned char)head[i] < 0x20) head[i] = ' ';
+    while (k > 0 && head[k - 1] == ' ')
+        head[--k] = 0;
+    hc_httpc_resp_fini(&r);
+    snprintf(why, why_len, "HTTP %ld%s%s", status, k ? ": " : "", head);
     return HC_ENET;
 }
 
@@ -234,7 +175,7 @@ static void deliver(hc_notifier *n, hc_job *job) {
                          : cfg->callback_secret && *cfg->callback_secret ? cfg->callback_secret
                                                                          : NULL;
     char shown[512] = "";
-    if (url) url_for_log(url, shown, sizeof shown);
+    if (url) hc_url_redact(url, shown, sizeof shown);
 
     int64_t now = hc_wall_us();
     char why[512] = "";
@@ -410,10 +351,6 @@ static void *notifier_main(void *arg) {
 int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_notifier **out, hc_err *err) {
     *out = NULL;
     if (!cfg || !store) return hc_err_set(err, HC_EINVAL, "notifier: missing config or store");
-    CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (cc != CURLE_OK)
-        return hc_err_set(err, HC_EINTERNAL, "notifier: libcurl initialisation failed: %s",
-                          curl_easy_strerror(cc));
     hc_notifier *n = hc_xcalloc(1, sizeof *n);
     n->cfg = cfg;
     n->store = store;
@@ -437,7 +374,6 @@ int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_notifier **out, 
         pthread_cond_destroy(&n->cv);
         pthread_mutex_destroy(&n->mu);
         free(n);
-        curl_global_cleanup();
         return hc_err_set(err, HC_EINTERNAL, "notifier: cannot start its thread: %s", strerror(rc));
     }
     *out = n;
@@ -464,5 +400,4 @@ void hc_notifier_stop(hc_notifier *n) {
     pthread_cond_destroy(&n->cv);
     pthread_mutex_destroy(&n->mu);
     free(n);
-    curl_global_cleanup();
 }
