@@ -1,7 +1,8 @@
 /* The private-address guard (DESIGN.md §10 HC_URL_ALLOW): which socket
  * addresses a server-side connection may reach, and the allow list's
- * syntax. Pure address arithmetic, no I/O: libcurl users attach it with
- * hc_url_guard_attach (media), the HTTP API checks literal hosts at submit.
+ * syntax. Pure address arithmetic, no I/O: the HTTP client (httpc.c)
+ * applies it at connect time for guarded policies, the HTTP API checks
+ * literal hosts at submit.
  *
  * Invariant: an address is refused unless it is public or allowed; IPv6
  * forms that embed an IPv4 address are judged by that address. */

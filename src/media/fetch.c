@@ -3,9 +3,9 @@
  * Every input is first classified and checked in the caller's thread (scheme,
  * local file exists and is readable, s3:// not yet available), so a bad
  * request fails before any network traffic. http(s):// inputs are then
- * downloaded by a small pool of threads (the caller's thread is one of them),
- * each with its own libcurl easy handle (driven through a one-handle multi so
- * it can be stopped between polls), into mkstemp files in work_dir.
+ * downloaded by a small pool of threads (the caller's thread is one of them)
+ * through the shared HTTP client (core/httpc.c: retries, back-off,
+ * Retry-After, the guard), into mkstemp files in work_dir.
  *
  * Invariants:
  *  - The error reported is the failing input with the lowest index. Inputs
@@ -24,13 +24,12 @@
  *  - All state is per call, so calls from several threads do not interact
  *    (the process-wide guard default is set once, before any fetch).
  *  - With the private-address guard on, every connection (first hop,
- *    redirects, each resolved address) is checked in libcurl's
- *    open-socket callback; a refusal is final (HC_EINVAL), never retried. */
+ *    redirects, each resolved address) is checked by the HTTP client at
+ *    connect time; a refusal is final (HC_EINVAL), never retried. */
 #include "media/hc_media.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,9 +46,7 @@
 
 #define COMP               "fetch"
 #define MAX_REDIRS         5
-#define RETRY_AFTER_CAP_MS 10000
-#define BACKOFF_CAP_MS     30000
-#define USER_AGENT         "hydra-compose/0.1"
+#define RETRY_AFTER_CAP_MS 10000 /* also the cap on one back-off delay */
 #define SNIFF_BYTES        512
 #define STOP_POLL_MS       100
 
@@ -66,7 +63,6 @@ typedef struct fetch_job {
     int n_http;
 
     pthread_mutex_t lock;  /* guards next, err; fail_index writes */
-    pthread_cond_t wake;   /* broadcast when fail_index drops */
     int next;              /* next position in http_idx to hand out */
     atomic_int fail_index; /* lowest failed input, n when none */
     hc_err err;            /* the failure of input fail_index */
@@ -84,30 +80,20 @@ typedef enum {
     ABORT_IO,      /* writing the temp file failed */
 } abort_reason;
 
-/* One download attempt of one input. */
+/* One download of one input (reset for each attempt). */
 typedef struct transfer {
     fetch_job *job;
     int index;
     int fd;
-    size_t got;         /* body bytes of the final response */
-    long status;        /* status of the response being received */
-    curl_off_t clen;    /* its Content-Length, -1 if none */
-    long retry_after_s; /* its Retry-After in seconds, -1 if none */
-    char ctype[128];    /* its Content-Type (media type only) */
+    size_t got;      /* body bytes of the final response */
+    long status;     /* status of the response being received */
+    char ctype[128]; /* its Content-Type (media type only) */
     unsigned char head[SNIFF_BYTES];
     size_t head_len;
     bool sniffed;
     abort_reason why;
     int io_errno;
-    hc_url_guard guard; /* used when the job's guard is on */
 } transfer;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_OK;
-
-static void curl_init_once(void) {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -115,29 +101,6 @@ static const char *label_of(const fetch_job *job, int i, char *buf, size_t len) 
     if (job->labels && job->labels[i]) return job->labels[i];
     snprintf(buf, len, "inputs[%d]", i);
     return buf;
-}
-
-/* Copy url without credentials, query or fragment, for logs and messages. */
-static void url_redact(const char *url, char *buf, size_t len) {
-    const char *p = url, *auth = strstr(url, "://");
-    size_t o = 0;
-    if (auth) {
-        auth += 3;
-        size_t alen = strcspn(auth, "/?#");
-        const char *at = NULL;
-        for (const char *q = auth; q < auth + alen; q++)
-            if (*q == '@') at = q;
-        size_t skip_from = (size_t)(auth - url);
-        if (len > 0) {
-            size_t k = skip_from < len - 1 ? skip_from : len - 1;
-            memcpy(buf, url, k);
-            o = k;
-        }
-        p = at ? at + 1 : auth;
-    }
-    for (; *p && *p != '?' && *p != '#' && o + 1 < len; p++)
-        buf[o++] = *p;
-    if (len > 0) buf[o] = 0;
 }
 
 static bool has_prefix_ci(const char *s, const char *prefix) {
@@ -172,14 +135,14 @@ static void format_cap(size_t cap, char *buf, size_t len) {
 }
 
 /* Record the failure of input index (kept if it is the lowest so far) and
- * wake sleeping workers so those above it stop. msg is the whole message. */
+ * inputs above it stop (their progress hook sees it within 100 ms, back-off
+ * sleeps included). msg is the whole message. */
 static void job_fail_msg(fetch_job *job, int index, int code, const char *msg) {
     pthread_mutex_lock(&job->lock);
     if (index < atomic_load(&job->fail_index)) {
         atomic_store(&job->fail_index, index);
         job->err.code = code;
         snprintf(job->err.msg, sizeof job->err.msg, "%s", msg);
-        pthread_cond_broadcast(&job->wake);
     }
     pthread_mutex_unlock(&job->lock);
 }
@@ -223,24 +186,6 @@ static void job_done(fetch_job *job, int index) {
     pthread_mutex_unlock(&job->cb_lock);
 }
 
-/* Sleep ms unless a lower-index failure arrives; true if stopped. */
-static bool job_sleep(fetch_job *job, int index, int ms) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&job->lock);
-    while (!job_stopped(job, index))
-        if (pthread_cond_timedwait(&job->wake, &job->lock, &until) == ETIMEDOUT) break;
-    bool stopped = job_stopped(job, index);
-    pthread_mutex_unlock(&job->lock);
-    return stopped;
-}
-
 /* ---- private-address guard ------------------------------------------------ */
 
 static bool guard_default;  /* hc_fetch_set_guard: set once at start */
@@ -250,48 +195,6 @@ void hc_fetch_set_guard(bool on, const char *allow) {
     free(allow_default);
     allow_default = allow && *allow ? hc_strdup(allow) : NULL;
     guard_default = on;
-}
-
-/* The host of a URL into buf ("" when it cannot be parsed). */
-static void url_host(const char *url, char *buf, size_t len) {
-    buf[0] = 0;
-    CURLU *u = curl_url();
-    char *h = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h)
-        snprintf(buf, len, "%s", h);
-    curl_free(h);
-    curl_url_cleanup(u);
-}
-
-/* libcurl's open-socket callback: every connection libcurl makes (each
- * address tried, each redirect hop) passes here with the resolved
- * address; the URL being fetched names the host the allow list may
- * match. A refusal makes libcurl try the next address, then fail with
- * CURLE_COULDNT_CONNECT. */
-static curl_socket_t guard_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
-    hc_url_guard *g = clientp;
-    if (purpose == CURLSOCKTYPE_IPCXN) {
-        char host[300] = "", why[sizeof g->refused];
-        char *eff = NULL;
-        if (g->curl &&
-            curl_easy_getinfo((CURL *)g->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
-            url_host(eff, host, sizeof host);
-        if (!hc_url_guard_allows(&a->addr, host, g->allow, why, sizeof why)) {
-            if (!g->refused[0]) snprintf(g->refused, sizeof g->refused, "%s", why);
-            return CURL_SOCKET_BAD;
-        }
-    }
-    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
-void hc_url_guard_attach(hc_url_guard *g, void *curl_easy) {
-    g->curl = curl_easy;
-    curl_easy_setopt((CURL *)curl_easy, CURLOPT_OPENSOCKETFUNCTION, guard_open);
-    curl_easy_setopt((CURL *)curl_easy, CURLOPT_OPENSOCKETDATA, g);
-    /* No proxy from the environment: through one, the guard would judge
-     * the proxy's address and the proxy would reach the private network. */
-    curl_easy_setopt((CURL *)curl_easy, CURLOPT_PROXY, "");
 }
 
 /* ---- local inputs --------------------------------------------------------- */
@@ -414,77 +317,44 @@ static bool is_refused_type(const char *ctype) {
            !strcasecmp(ctype, "application/xhtml+xml");
 }
 
-static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
+/* End of a response's header block: refuse early where we can. */
+static bool on_headers(void *ud, long status, const hc_httpc_resp *r) {
     transfer *t = ud;
-    size_t len = size * nitems;
-    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
-        /* A new response (after a redirect or 100 Continue): reset. */
-        const char *sp = memchr(buf, ' ', len);
-        t->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-        t->clen = -1;
-        t->retry_after_s = -1;
-        t->ctype[0] = 0;
-        return len;
-    }
-    if (len <= 2 && (buf[0] == '\r' || buf[0] == '\n')) {
-        /* End of this response's headers: refuse early where we can. */
-        if (t->status >= 400) {
-            t->why = ABORT_HTTP;
-            return 0;
-        }
-        if (t->status >= 200 && t->status < 300) {
-            if (t->clen >= 0 && (uint64_t)t->clen > (uint64_t)t->job->o.max_bytes) {
-                t->why = ABORT_TOO_BIG;
-                return 0;
-            }
-            if (is_refused_type(t->ctype)) {
-                t->why = ABORT_HTML;
-                return 0;
-            }
-        }
-        return len;
-    }
-    const char *colon = memchr(buf, ':', len);
-    if (!colon) return len;
-    size_t nlen = (size_t)(colon - buf);
-    const char *v = colon + 1, *end = buf + len;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && is_space((unsigned char)end[-1]))
-        end--;
-    size_t vlen = (size_t)(end - v);
+    t->status = status;
+    t->ctype[0] = 0;
+    if (status < 200 || status >= 300) return true; /* a redirect, or an error status */
     char val[128];
-    if (vlen >= sizeof val) vlen = sizeof val - 1;
-    memcpy(val, v, vlen);
-    val[vlen] = 0;
-    if (nlen == 12 && strncasecmp(buf, "content-type", 12) == 0) {
+    if (hc_httpc_header(r, "content-type", val, sizeof val)) {
         val[strcspn(val, "; \t")] = 0;
         snprintf(t->ctype, sizeof t->ctype, "%s", val);
-    } else if (nlen == 14 && strncasecmp(buf, "content-length", 14) == 0) {
+    }
+    if (hc_httpc_header(r, "content-length", val, sizeof val)) {
         char *e;
         errno = 0;
         long long cl = strtoll(val, &e, 10);
-        if (errno == 0 && e != val && cl >= 0) t->clen = (curl_off_t)cl;
-    } else if (nlen == 11 && strncasecmp(buf, "retry-after", 11) == 0) {
-        /* Seconds only; an HTTP-date falls back to our own back-off. */
-        char *e;
-        long s = strtol(val, &e, 10);
-        if (e != val && *e == 0 && s >= 0) t->retry_after_s = s;
+        if (errno == 0 && e != val && cl >= 0 && (uint64_t)cl > (uint64_t)t->job->o.max_bytes) {
+            t->why = ABORT_TOO_BIG;
+            return false;
+        }
     }
-    return len;
+    if (is_refused_type(t->ctype)) {
+        t->why = ABORT_HTML;
+        return false;
+    }
+    return true;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+static bool on_data(void *ud, const void *p, size_t len) {
     transfer *t = ud;
-    size_t len = size * nmemb;
-    if (t->status < 200 || t->status >= 300) return len; /* not the body we want */
+    const char *data = p;
+    if (t->status < 200 || t->status >= 300) return true; /* not the body we want */
     if (job_stopped(t->job, t->index)) {
         t->why = ABORT_STOP;
-        return 0;
+        return false;
     }
     if (len > t->job->o.max_bytes - t->got) {
         t->why = ABORT_TOO_BIG;
-        return 0;
+        return false;
     }
     t->got += len;
     if (!t->sniffed) {
@@ -495,7 +365,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
             t->sniffed = true;
             if (sniff_html(t->head, t->head_len)) {
                 t->why = ABORT_HTML;
-                return 0;
+                return false;
             }
         }
     }
@@ -505,100 +375,41 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
             if (errno == EINTR) continue;
             t->why = ABORT_IO;
             t->io_errno = errno;
-            return 0;
+            return false;
         }
         o += (size_t)w;
     }
-    return len;
+    return true;
 }
 
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow) {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+/* A retried attempt starts the temp file and the sniffing afresh. */
+static void on_reset(void *ud) {
     transfer *t = ud;
+    t->got = 0;
+    t->status = 0;
+    t->head_len = 0;
+    t->sniffed = false;
+    if (ftruncate(t->fd, 0) != 0 || lseek(t->fd, 0, SEEK_SET) != 0) {
+        t->why = ABORT_IO;
+        t->io_errno = errno;
+    }
+}
+
+static bool on_progress(void *ud, int64_t a, int64_t b, int64_t c, int64_t d) {
+    (void)a, (void)b, (void)c, (void)d;
+    transfer *t = ud;
+    if (t->why == ABORT_IO) return false;
     if (job_stopped(t->job, t->index)) {
         t->why = ABORT_STOP;
-        return 1;
-    }
-    return 0;
-}
-
-static void set_options(CURL *h, const char *url, transfer *t, char *errbuf) {
-    const hc_fetch_opts *o = &t->job->o;
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->total_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes */
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-}
-
-static bool retriable_curl(CURLcode rc) {
-    switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-        return true;
-    default:
         return false;
     }
+    return true;
 }
 
-/* Run one transfer on a single-handle multi, checking between polls (at most
- * STOP_POLL_MS apart) whether a lower-index failure means we should stop:
- * curl_easy_perform would only look once a second via the progress callback. */
-static CURLcode perform(CURLM *m, CURL *h, transfer *t) {
-    CURLcode res = CURLE_OK;
-    if (curl_multi_add_handle(m, h) != CURLM_OK) return CURLE_FAILED_INIT;
-    for (int running = 1;;) {
-        if (curl_multi_perform(m, &running) != CURLM_OK) {
-            res = CURLE_FAILED_INIT;
-            break;
-        }
-        int left;
-        CURLMsg *msg;
-        while ((msg = curl_multi_info_read(m, &left)))
-            if (msg->msg == CURLMSG_DONE) res = msg->data.result;
-        if (!running) break;
-        if (job_stopped(t->job, t->index)) {
-            t->why = ABORT_STOP;
-            res = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-        if (curl_multi_poll(m, NULL, 0, STOP_POLL_MS, NULL) != CURLM_OK) {
-            res = CURLE_FAILED_INIT;
-            break;
-        }
-    }
-    curl_multi_remove_handle(m, h);
-    return res;
+/* Statuses worth another try: throttling and server errors. */
+static bool retry_status(long status, const hc_buf *body) {
+    (void)body;
+    return status == 429 || status >= 500;
 }
 
 /* A file name suffix from the URL path (".jpg"), so tools that look at
@@ -626,13 +437,13 @@ static void url_suffix(const char *url, char *buf, size_t len) {
 
 /* Download input index with retries. On failure records it in the job;
  * returns 0 on success, -1 otherwise. */
-static int download(fetch_job *job, CURLM *m, CURL *h, int index, uint64_t *rng) {
+static int download(fetch_job *job, int index) {
     const hc_fetch_opts *o = &job->o;
     const char *url = job->urls[index];
     hc_fetched *f = &job->out[index];
-    char shown[200], suffix[8], errbuf[CURL_ERROR_SIZE];
+    char shown[200], suffix[8];
     char label[32];
-    url_redact(url, shown, sizeof shown);
+    hc_url_redact(url, shown, sizeof shown);
     url_suffix(url, suffix, sizeof suffix);
 
     size_t plen = strlen(o->work_dir) + 32;
@@ -651,117 +462,74 @@ static int download(fetch_job *job, CURLM *m, CURL *h, int index, uint64_t *rng)
 
     int64_t t0 = hc_now_us();
     int rc = -1;
-    for (int attempt = 1;; attempt++) {
-        transfer t = {.job = job, .index = index, .fd = fd, .clen = -1, .retry_after_s = -1};
-        errbuf[0] = 0;
-        if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
-            job_fail(job, index, HC_EIO, "cannot reset temp file %s: %s", f->path, strerror(errno));
-            break;
-        }
-        set_options(h, url, &t, errbuf);
-        if (job->guard) {
-            t.guard.allow = job->allow;
-            hc_url_guard_attach(&t.guard, h);
-        }
-        CURLcode cc = perform(m, h, &t);
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (t.why == ABORT_HTTP || status == 0) status = t.status ? t.status : status;
-        const char *cerr = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+    const char *lb = label_of(job, index, label, sizeof label);
+    hc_httpc_policy pol = {.name = lb,
+                           .guard = job->guard,
+                           .url_allow = job->allow,
+                           .connect_timeout_ms = o->connect_timeout_ms,
+                           .timeout_ms = o->total_timeout_ms,
+                           .max_attempts = o->max_tries,
+                           .backoff_ms = o->backoff_ms,
+                           .max_backoff_ms = RETRY_AFTER_CAP_MS,
+                           .max_redirects = MAX_REDIRS,
+                           .decode_content = true};
+    transfer t = {.job = job, .index = index, .fd = fd};
+    hc_httpc_req req = {.url = url,
+                        .on_headers = on_headers,
+                        .on_data = on_data,
+                        .on_reset = on_reset,
+                        .on_progress = on_progress,
+                        .retry_status = retry_status,
+                        .ud = &t};
+    hc_httpc_resp r;
+    hc_err herr = {0};
+    int hrc = hc_httpc_do(&pol, &req, &r, &herr);
+    long status = r.status;
+    int attempts = r.attempts;
+    hc_httpc_resp_fini(&r);
 
-        if (t.why == ABORT_STOP || job_stopped(job, index)) break;
-        if (cc != CURLE_OK && t.guard.refused[0]) {
-            /* The refusal names the field, as the request validator would. */
-            const char *lb = label_of(job, index, label, sizeof label);
-            size_t ll = strlen(lb);
-            bool url_field = ll >= 3 && strcasecmp(lb + ll - 3, "url") == 0;
-            job_fail_raw(job, index, HC_EINVAL, "%s%s: %s; set HC_URL_ALLOW to allow it", lb,
-                         url_field ? "" : ".url", t.guard.refused);
-            break;
-        }
-        if (t.why == ABORT_TOO_BIG) {
-            char cap[32];
-            format_cap(o->max_bytes, cap, sizeof cap);
-            job_fail(job, index, HC_EMEDIA, "larger than the %s limit", cap);
-            break;
-        }
-        if (t.why == ABORT_IO) {
-            job_fail(job, index, HC_EIO, "cannot write %s: %s", f->path, strerror(t.io_errno));
-            break;
-        }
-        if (t.why != ABORT_HTML && cc == CURLE_OK && status >= 200 && status < 300 && !t.sniffed &&
-            sniff_html(t.head, t.head_len))
-            t.why = ABORT_HTML;
-        if (t.why == ABORT_HTML) {
-            if (t.ctype[0])
-                job_fail(job, index, HC_EMEDIA, "got %s page, not media (Content-Type %s) from %s",
-                         strncasecmp(t.ctype, "text/plain", 10) ? "an HTML" : "a text", t.ctype,
-                         shown);
-            else
-                job_fail(job, index, HC_EMEDIA,
-                         "got an HTML page, not media (the body is HTML) from %s", shown);
-            break;
-        }
-
-        bool retry = false;
-        int code = HC_ENET;
-        char why[512];
-        if (cc == CURLE_OK || t.why == ABORT_HTTP) {
-            if (status >= 200 && status < 300) {
-                if (t.got == 0) {
-                    job_fail(job, index, HC_EMEDIA, "empty response body from %s", shown);
-                    break;
-                }
-                f->size_bytes = t.got;
-                rc = 0;
-                break;
-            }
-            if (status != 429 && status < 500) {
-                job_fail(job, index, HC_EMEDIA, "HTTP %ld from %s", status, shown);
-                break;
-            }
-            retry = true;
-            snprintf(why, sizeof why, "HTTP %ld from %s", status, shown);
-        } else if (cc == CURLE_TOO_MANY_REDIRECTS) {
-            job_fail(job, index, HC_EMEDIA, "more than %d redirects from %s", MAX_REDIRS, shown);
-            break;
-        } else if (cc == CURLE_UNSUPPORTED_PROTOCOL) {
-            job_fail(job, index, HC_EINVAL, "redirected to a scheme other than http(s) from %s",
-                     shown);
-            break;
-        } else if (cc == CURLE_URL_MALFORMAT) {
-            job_fail(job, index, HC_EINVAL, "invalid URL %s: %s", shown, cerr);
-            break;
-        } else {
-            retry = retriable_curl(cc);
-            code = cc == CURLE_OPERATION_TIMEDOUT ? HC_ETIMEOUT : HC_ENET;
-            snprintf(why, sizeof why, "%s fetching %s%s%s",
-                     code == HC_ETIMEOUT ? "timed out" : "network error", shown,
-                     cerr[0] ? ": " : "", cerr);
-        }
-
-        if (!retry || attempt >= o->max_tries) {
-            if (attempt > 1)
-                job_fail(job, index, code, "%s (after %d tries)", why, attempt);
-            else
-                job_fail(job, index, code, "%s", why);
-            break;
-        }
-        /* Exponential back-off with up to 25 % jitter; Retry-After wins when
-         * it asks for longer (capped so a server cannot park us). */
-        long delay = o->backoff_ms;
-        for (int k = 1; k < attempt && delay < BACKOFF_CAP_MS; k++)
-            delay *= 2;
-        if (delay > BACKOFF_CAP_MS) delay = BACKOFF_CAP_MS;
-        delay += (long)(hc_rand_next(rng) % (uint64_t)(delay / 4 + 1));
-        if (t.retry_after_s >= 0 && (status == 429 || status == 503)) {
-            long ra = t.retry_after_s > RETRY_AFTER_CAP_MS / 1000 ? RETRY_AFTER_CAP_MS
-                                                                  : t.retry_after_s * 1000;
-            if (ra > delay) delay = ra;
-        }
-        HC_WARN(COMP, "%s: %s; retrying in %ld ms (try %d of %d)",
-                label_of(job, index, label, sizeof label), why, delay, attempt + 1, o->max_tries);
-        if (job_sleep(job, index, (int)delay)) break;
+    if (hrc == 0 && status >= 200 && status < 300 && t.why == ABORT_NONE && !t.sniffed &&
+        sniff_html(t.head, t.head_len))
+        t.why = ABORT_HTML;
+    if (t.why == ABORT_STOP || job_stopped(job, index)) {
+        /* a lower-index failure or a cancel: nothing to report */
+    } else if (t.why == ABORT_TOO_BIG) {
+        char cap[32];
+        format_cap(o->max_bytes, cap, sizeof cap);
+        job_fail(job, index, HC_EMEDIA, "larger than the %s limit", cap);
+    } else if (t.why == ABORT_IO) {
+        job_fail(job, index, HC_EIO, "cannot write %s: %s", f->path, strerror(t.io_errno));
+    } else if (t.why == ABORT_HTML) {
+        if (t.ctype[0])
+            job_fail(job, index, HC_EMEDIA, "got %s page, not media (Content-Type %s) from %s",
+                     strncasecmp(t.ctype, "text/plain", 10) ? "an HTML" : "a text", t.ctype, shown);
+        else
+            job_fail(job, index, HC_EMEDIA,
+                     "got an HTML page, not media (the body is HTML) from %s", shown);
+    } else if (hrc == HC_EINVAL && strstr(herr.msg, "HC_URL_ALLOW")) {
+        /* The refusal names the field, as the request validator would. */
+        size_t ll = strlen(lb);
+        bool url_field = ll >= 3 && strcasecmp(lb + ll - 3, "url") == 0;
+        job_fail_raw(job, index, HC_EINVAL, "%s%s: %s", lb, url_field ? "" : ".url", herr.msg);
+    } else if (hrc == HC_EINVAL && strstr(herr.msg, "scheme not allowed")) {
+        job_fail(job, index, HC_EINVAL, "redirected to a scheme other than http(s) from %s", shown);
+    } else if (hrc != 0 && strstr(herr.msg, "redirects from")) {
+        job_fail(job, index, HC_EMEDIA, "more than %d redirects from %s", MAX_REDIRS, shown);
+    } else if (hrc != 0) {
+        /* The client's message starts with the policy name: the label. */
+        job_fail_raw(job, index, hrc, "%s", herr.msg);
+    } else if (status < 200 || status >= 300) {
+        if (retry_status(status, NULL) && attempts > 1)
+            job_fail(job, index, HC_ENET, "HTTP %ld from %s (after %d tries)", status, shown,
+                     attempts);
+        else
+            job_fail(job, index, retry_status(status, NULL) ? HC_ENET : HC_EMEDIA,
+                     "HTTP %ld from %s", status, shown);
+    } else if (t.got == 0) {
+        job_fail(job, index, HC_EMEDIA, "empty response body from %s", shown);
+    } else {
+        f->size_bytes = t.got;
+        rc = 0;
     }
     close(fd);
     if (rc == 0)
@@ -773,19 +541,6 @@ static int download(fetch_job *job, CURLM *m, CURL *h, int index, uint64_t *rng)
 
 static void *worker(void *arg) {
     fetch_job *job = arg;
-    CURL *h = curl_easy_init();
-    CURLM *m = curl_multi_init();
-    if (!h || !m) {
-        curl_easy_cleanup(h);
-        curl_multi_cleanup(m);
-        /* Take one input so the failure has a label; others keep going. */
-        pthread_mutex_lock(&job->lock);
-        int idx = job->next < job->n_http ? job->http_idx[job->next++] : -1;
-        pthread_mutex_unlock(&job->lock);
-        if (idx >= 0) job_fail(job, idx, HC_ENOMEM, "cannot create a libcurl handle");
-        return NULL;
-    }
-    uint64_t rng = (uint64_t)hc_now_us() ^ (uint64_t)(uintptr_t)&rng;
     for (;;) {
         pthread_mutex_lock(&job->lock);
         int idx = -1;
@@ -794,10 +549,8 @@ static void *worker(void *arg) {
             idx = job->http_idx[job->next++];
         pthread_mutex_unlock(&job->lock);
         if (idx < 0) break;
-        if (download(job, m, h, idx, &rng) == 0) job_done(job, idx);
+        if (download(job, idx) == 0) job_done(job, idx);
     }
-    curl_easy_cleanup(h);
-    curl_multi_cleanup(m);
     return NULL;
 }
 
@@ -842,12 +595,12 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
         if (!u || !*u) {
             rc = hc_err_set(err, HC_EINVAL, "%s: empty URL", lb);
         } else if (sl && (has_prefix_ci(u, "http://") || has_prefix_ci(u, "https://"))) {
-            CURLU *cu = curl_url();
-            CURLUcode uc = cu ? curl_url_set(cu, CURLUPART_URL, u, 0) : CURLUE_OUT_OF_MEMORY;
-            curl_url_cleanup(cu);
-            if (uc != CURLUE_OK) {
+            hc_url pu;
+            int uc = hc_url_parse(u, &pu, NULL);
+            hc_url_fini(&pu);
+            if (uc != 0) {
                 char shown[512];
-                url_redact(u, shown, sizeof shown);
+                hc_url_redact(u, shown, sizeof shown);
                 rc = hc_err_set(err, HC_EINVAL, "%s: invalid URL %s", lb, shown);
             } else {
                 job.http_idx[job.n_http++] = i;
@@ -875,14 +628,6 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
         rc = hc_err_set(err, HC_EINVAL, "fetch: no work_dir for downloads");
     if (rc != 0) goto done;
 
-    if (job.n_http > 0) {
-        pthread_once(&curl_once, curl_init_once);
-        if (curl_init_rc != CURLE_OK) {
-            rc = hc_err_set(err, HC_EINTERNAL, "fetch: libcurl initialisation failed: %s",
-                            curl_easy_strerror(curl_init_rc));
-            goto done;
-        }
-    }
     for (int i = 0; i < n; i++) /* local inputs (the only ones with a path yet) are done */
         if (out[i].path) job_done(&job, i);
     if (job.n_http == 0) goto done;
@@ -890,11 +635,6 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
     /* Pass 2: downloads; the caller's thread is one of the workers. */
     pthread_mutex_init(&job.lock, NULL);
     pthread_mutex_init(&job.cb_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&job.wake, &ca);
-    pthread_condattr_destroy(&ca);
 
     int n_threads = o->concurrency < job.n_http ? o->concurrency : job.n_http;
     pthread_t *tids = hc_xcalloc((size_t)n_threads, sizeof *tids);
@@ -907,7 +647,6 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
     for (int k = 0; k < started; k++)
         pthread_join(tids[k], NULL);
     free(tids);
-    pthread_cond_destroy(&job.wake);
     pthread_mutex_destroy(&job.cb_lock);
     pthread_mutex_destroy(&job.lock);
 

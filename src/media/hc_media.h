@@ -72,21 +72,6 @@ void hc_fetched_fini(hc_fetched *f);
  * made by the render pipeline. Call once at start, before any fetch. */
 void hc_fetch_set_guard(bool on, const char *allow);
 
-/* The private-address guard (hc_url_guard_allows, core/hc_core.h) on a
- * libcurl easy handle. */
-/* The guard on a libcurl easy handle (which then uses no proxy, whatever
- * the environment says): install with hc_url_guard_attach
- * (after any curl_easy_reset). The handle then refuses the connections
- * the guard refuses (libcurl reports CURLE_COULDNT_CONNECT) and refused
- * holds why ("address 127.0.0.1 is loopback"; "" when nothing was
- * refused: clear it before each transfer). g is borrowed for as long as
- * the handle makes connections. */
-typedef struct hc_url_guard {
-    const char *allow; /* the allow list (borrowed; NULL = nothing) */
-    void *curl;        /* the CURL * it is attached to (set by attach) */
-    char refused[160];
-} hc_url_guard;
-void hc_url_guard_attach(hc_url_guard *g, void *curl_easy);
 
 /* ---- image ingest --------------------------------------------------------
  * JPEG (baseline, progressive, CMYK, grey), PNG (alpha, 16-bit, palette),
