@@ -59,7 +59,8 @@ typedef struct fetch_job {
     hc_fetched *out;
     bool guard;        /* private-address guard on (opts or process default) */
     const char *allow; /* its allow list */
-    int *http_idx;     /* ascending indices of http(s) inputs */
+    int *http_idx;     /* ascending indices of http(s) and s3 inputs */
+    char **signed_url; /* per input: the S3 resolver's presigned URL (owned), or NULL */
     int n_http;
 
     pthread_mutex_t lock;  /* guards next, err; fail_index writes */
@@ -187,6 +188,14 @@ static void job_done(fetch_job *job, int index) {
 }
 
 /* ---- private-address guard ------------------------------------------------ */
+
+static hc_fetch_s3_fn s3_resolver; /* hc_fetch_set_s3: set once at start */
+static void *s3_ud;
+
+void hc_fetch_set_s3(hc_fetch_s3_fn fn, void *ud) {
+    s3_resolver = fn;
+    s3_ud = ud;
+}
 
 static bool guard_default;  /* hc_fetch_set_guard: set once at start */
 static char *allow_default; /* owned copy, lives for the process */
@@ -439,12 +448,16 @@ static void url_suffix(const char *url, char *buf, size_t len) {
  * returns 0 on success, -1 otherwise. */
 static int download(fetch_job *job, int index) {
     const hc_fetch_opts *o = &job->o;
-    const char *url = job->urls[index];
+    /* An S3 object is fetched by its presigned URL from the storage
+     * endpoint (infrastructure, like the S3 output storage: not guarded);
+     * messages still show the URL the request gave. */
+    const char *url = job->signed_url[index] ? job->signed_url[index] : job->urls[index];
+    bool infra = job->signed_url[index] != NULL;
     hc_fetched *f = &job->out[index];
     char shown[200], suffix[8];
     char label[32];
-    hc_url_redact(url, shown, sizeof shown);
-    url_suffix(url, suffix, sizeof suffix);
+    hc_url_redact(job->urls[index], shown, sizeof shown);
+    url_suffix(job->urls[index], suffix, sizeof suffix);
 
     size_t plen = strlen(o->work_dir) + 32;
     f->path = hc_xmalloc(plen);
@@ -464,7 +477,7 @@ static int download(fetch_job *job, int index) {
     int rc = -1;
     const char *lb = label_of(job, index, label, sizeof label);
     hc_httpc_policy pol = {.name = lb,
-                           .guard = job->guard,
+                           .guard = job->guard && !infra,
                            .url_allow = job->allow,
                            .connect_timeout_ms = o->connect_timeout_ms,
                            .timeout_ms = o->total_timeout_ms,
@@ -586,7 +599,9 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
     /* Pass 1, in the caller's thread: classify and check everything that
      * needs no network, so a bad request fails before any download. */
     job.http_idx = hc_xcalloc((size_t)n, sizeof *job.http_idx);
+    job.signed_url = hc_xcalloc((size_t)n, sizeof *job.signed_url);
     char label[32], why[sizeof job.err.msg];
+    hc_err e3 = {0};
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         const char *u = urls[i];
@@ -603,13 +618,25 @@ int hc_fetch_many(const char *const *urls, const char *const *labels, int n,
                 hc_url_redact(u, shown, sizeof shown);
                 rc = hc_err_set(err, HC_EINVAL, "%s: invalid URL %s", lb, shown);
             } else {
-                job.http_idx[job.n_http++] = i;
+                /* An S3 URL (virtual-host or path style) is signed when
+                 * credentials are at hand, so private objects work too. */
+                int sr = s3_resolver ? s3_resolver(s3_ud, u, &job.signed_url[i], &e3) : 0;
+                if (sr < 0)
+                    rc = hc_err_set(err, sr, "%s: %s", lb, e3.msg);
+                else
+                    job.http_idx[job.n_http++] = i;
             }
         } else if (sl && has_prefix_ci(u, "s3://")) {
-            rc = hc_err_set(err, HC_EUNSUPPORTED,
-                            "%s: s3:// inputs need the S3 storage backend (not available in this "
-                            "build yet)",
-                            lb);
+            int sr = s3_resolver ? s3_resolver(s3_ud, u, &job.signed_url[i], &e3) : 0;
+            if (sr < 0)
+                rc = hc_err_set(err, sr, "%s: %s", lb, e3.msg);
+            else if (sr == 0)
+                rc = hc_err_set(err, HC_EUNSUPPORTED,
+                                "%s: s3:// inputs need AWS credentials and a region (none "
+                                "configured in this process)",
+                                lb);
+            else
+                job.http_idx[job.n_http++] = i;
         } else if (sl && !has_prefix_ci(u, "file://")) {
             rc = hc_err_set(err, HC_EINVAL,
                             "%s: unsupported scheme \"%.*s\" (use http://, https:// or s3://)", lb,
@@ -661,6 +688,9 @@ done:
     if (rc != 0)
         for (int i = 0; i < n; i++)
             hc_fetched_fini(&out[i]);
+    for (int i = 0; i < n; i++)
+        free(job.signed_url[i]);
+    free(job.signed_url);
     free(job.http_idx);
     return rc;
 }

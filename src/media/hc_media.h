@@ -72,6 +72,17 @@ void hc_fetched_fini(hc_fetched *f);
  * made by the render pipeline. Call once at start, before any fetch. */
 void hc_fetch_set_guard(bool on, const char *allow);
 
+/* S3 inputs: given an input URL, a resolver returns 1 with *signed_url (a
+ * presigned GET, caller frees) when the URL names an S3 object (s3://B/K,
+ * or an S3 virtual-host or path-style https URL) and credentials are at
+ * hand; 0 when it is not an S3 URL (fetched as it is); a negative HC_E*
+ * code with the reason in err (no credentials, bad bucket name). Presigned
+ * URLs are fetched unguarded (the storage endpoint is infrastructure).
+ * Without a resolver, s3:// inputs are refused with HC_EUNSUPPORTED. Set
+ * once at start (by the worker and `render`, which know the AWS context). */
+typedef int (*hc_fetch_s3_fn)(void *ud, const char *url, char **signed_url, hc_err *err);
+void hc_fetch_set_s3(hc_fetch_s3_fn fn, void *ud);
+
 
 /* ---- image ingest --------------------------------------------------------
  * JPEG (baseline, progressive, CMYK, grey), PNG (alpha, 16-bit, palette),
