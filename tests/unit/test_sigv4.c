@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -295,4 +296,168 @@ HC_TEST(sigv4_url_host_query_and_refusals) {
            "%s", u);
     CHECK(!strstr(u, "wJalr"));
     free(u);
+}
+
+/* ---- botocore, byte for byte ----------------------------------------------------- */
+
+typedef struct boto_case {
+    const char *name, *form, *service, *method, *url;
+    const char *headers[4];
+    const char *body;
+    const char *payload; /* given to hc_sigv4_sign ("UNSIGNED-PAYLOAD", a hash, NULL) */
+    bool token;
+    int expires;
+} boto_case;
+
+#define TOKEN "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJGMEQCIBExampleToken+/=="
+
+static const boto_case boto_cases[] = {
+    {.name = "batch-get-awkward-query",
+     .form = "header",
+     .service = "batch",
+     .method = "GET",
+     .url = "https://batch.eu-west-1.amazonaws.com/v1/describe%20jobs/./x//y?prefix=a%20b%2Fc&"
+            "list-type=2&empty=&tilde=~x&plus=%2B&utf=%E2%82%AC&a=2&a=1",
+     .headers = {"X-Custom:   spaced    value  ", "Accept: application/json"}},
+    {.name = "dynamodb-post-json",
+     .form = "header",
+     .service = "dynamodb",
+     .method = "POST",
+     .url = "https://dynamodb.eu-west-1.amazonaws.com/",
+     .headers = {"Content-Type: application/x-amz-json-1.0",
+                 "X-Amz-Target: DynamoDB_20120810.GetItem"},
+     .body = "{\"TableName\":\"hc_jobs\",\"Key\":{\"id\":{\"S\":\"j-1\"}}}"},
+    {.name = "dynamodb-post-json-token",
+     .form = "header",
+     .service = "dynamodb",
+     .method = "POST",
+     .url = "https://dynamodb.eu-west-1.amazonaws.com/",
+     .headers = {"Content-Type: application/x-amz-json-1.0",
+                 "X-Amz-Target: DynamoDB_20120810.PutItem"},
+     .body = "{\"TableName\":\"hc_jobs\"}",
+     .token = true},
+    {.name = "s3-put-unsigned",
+     .form = "header",
+     .service = "s3",
+     .method = "PUT",
+     .url = "https://s3.eu-west-1.amazonaws.com/bucket/out/a%20b%2Bc~d.mp4",
+     .headers = {"Content-Type: video/mp4"},
+     .body = "not really a video",
+     .payload = "UNSIGNED-PAYLOAD"},
+    {.name = "s3-put-hash",
+     .form = "header",
+     .service = "s3",
+     .method = "PUT",
+     .url = "http://127.0.0.1:4568/bucket/k.txt",
+     .headers = {"Content-Type: text/plain"},
+     .body = "hello",
+     .payload = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},
+    {.name = "s3-get-token",
+     .form = "header",
+     .service = "s3",
+     .method = "GET",
+     .url = "https://bucket.s3.eu-west-1.amazonaws.com/a/b.jpg?versionId=3%2F4",
+     .token = true},
+    {.name = "s3-presign-get",
+     .form = "query",
+     .service = "s3",
+     .method = "GET",
+     .url = "https://bucket.s3.eu-west-1.amazonaws.com/dir/file%20name.jpg?response-content-type="
+            "image%2Fjpeg",
+     .expires = 900},
+    {.name = "s3-presign-get-token",
+     .form = "query",
+     .service = "s3",
+     .method = "GET",
+     .url = "http://127.0.0.1:4568/bucket/k.txt",
+     .token = true,
+     .expires = 604800},
+};
+
+HC_TEST(sigv4_matches_botocore) {
+    const int64_t now = 1764763200; /* 2025-12-03T12:00:00Z */
+    hc_aws_creds cr = {.access_key_id = "AKIAIOSFODNN7EXAMPLE",
+                       .secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"};
+    hc_aws_creds crt = cr;
+    snprintf(crt.session_token, sizeof crt.session_token, "%s", TOKEN);
+    json_t *cases = json_array();
+    size_t nc = sizeof boto_cases / sizeof boto_cases[0];
+    for (size_t i = 0; i < nc; i++) {
+        const boto_case *c = &boto_cases[i];
+        json_t *hs = json_array();
+        for (int k = 0; k < 4 && c->headers[k]; k++) {
+            const char *colon = strchr(c->headers[k], ':');
+            json_array_append_new(
+                hs, json_pack("[s#s]", c->headers[k], (int)(colon - c->headers[k]), colon + 1));
+        }
+        json_array_append_new(
+            cases,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:b, s:s, s:s, s:s, s:i, "
+                      "s:I}",
+                      "name", c->name, "form", c->form, "service", c->service, "region",
+                      "eu-west-1", "method", c->method, "url", c->url, "headers", hs, "body",
+                      c->body ? c->body : "", "unsigned",
+                      c->payload && strcmp(c->payload, "UNSIGNED-PAYLOAD") == 0, "access_key_id",
+                      cr.access_key_id, "secret_access_key", cr.secret_access_key, "token",
+                      c->token ? TOKEN : "", "expires", c->expires, "now", (json_int_t)now));
+    }
+    char path[4096], cmd[8192];
+    snprintf(path, sizeof path, "%s/cases.json", hc_test_tmpdir());
+    CHECK(json_dump_file(cases, path, 0) == 0);
+    json_decref(cases);
+    /* Debian's python3-botocore lives with the system python. */
+    const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    snprintf(cmd, sizeof cmd, "%s %s/tests/data/botocore_sign.py %s", py, hc_test_root(), path);
+    char *out = NULL;
+    int st = hc_test_run(cmd, &out);
+    if (st == 3) {
+        free(out);
+        SKIP("botocore is not installed (python3-botocore)");
+    }
+    CHECKF(st == 0, "botocore_sign.py exited %d", st);
+    json_error_t je;
+    json_t *boto = json_loads(out, 0, &je);
+    CHECKF(boto, "botocore output: %s", je.text);
+    free(out);
+
+    for (size_t i = 0; i < nc; i++) {
+        const boto_case *c = &boto_cases[i];
+        hc_sigv4 sv = {.creds = c->token ? &crt : &cr,
+                       .region = "eu-west-1",
+                       .service = c->service,
+                       .now_unix = now};
+        json_t *want = json_object_get(boto, c->name);
+        CHECKF(want, "%s: no botocore answer", c->name);
+        hc_err err = {0};
+        if (strcmp(c->form, "query") == 0) {
+            char *u = hc_sigv4_presign(&sv, c->method, c->url, c->expires, &err);
+            CHECKF(u, "%s: %s", c->name, err.msg);
+            const char *wu = json_string_value(json_object_get(want, "url"));
+            CHECKF(wu && strcmp(u, wu) == 0, "%s:\n ours     %s\n botocore %s", c->name, u, wu);
+            free(u);
+            continue;
+        }
+        hc_strlist got = {0};
+        const char *body = c->body ? c->body : "";
+        int rc = hc_sigv4_sign(&sv, c->method, c->url, c->headers, body, strlen(body), c->payload,
+                               &got, &err);
+        CHECKF(rc == 0, "%s: %s", c->name, err.msg);
+        json_t *wh = json_object_get(want, "headers");
+        CHECKF((size_t)got.n == json_object_size(wh), "%s: %d lines, botocore added %zu", c->name,
+               got.n, json_object_size(wh));
+        for (int k = 0; k < got.n; k++) {
+            const char *colon = strchr(got.v[k], ':');
+            const char *key, *gv = colon + 2, *wv = NULL;
+            json_t *v;
+            json_object_foreach(wh, key, v) {
+                if (strlen(key) == (size_t)(colon - got.v[k]) &&
+                    strncasecmp(key, got.v[k], strlen(key)) == 0)
+                    wv = json_string_value(v);
+            }
+            CHECKF(wv && strcmp(gv, wv) == 0, "%s: %.*s:\n ours     %s\n botocore %s", c->name,
+                   (int)(colon - got.v[k]), got.v[k], gv, wv ? wv : "(not added)");
+        }
+        hc_strlist_fini(&got);
+    }
+    json_decref(boto);
 }
