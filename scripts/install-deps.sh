@@ -23,8 +23,10 @@ fi
 # The TypeScript client's build tool (TypeScript itself, from the npm
 # registry; nothing else). Skipped when already installed for this lockfile.
 # The same for the local AWS-compatible servers the tests start
-# (tests/emulators: dynalite for DynamoDB, s3rver for S3).
-for dir in "$here/../clients/typescript" "$here/../tests/emulators"; do
+# (tests/emulators: dynalite for DynamoDB, s3rver for S3), and the
+# Terraform schema check (deploy/aws-batch/check: the hashicorp/aws
+# provider's generated bindings and an HCL parser).
+for dir in "$here/../clients/typescript" "$here/../tests/emulators" "$here/../deploy/aws-batch/check"; do
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
         npm ci --prefix "$dir" --no-fund --no-audit --loglevel=error
     fi
