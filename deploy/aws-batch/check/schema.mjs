@@ -19,7 +19,7 @@
 import fs from "node:fs";
 import path from "node:path";
 
-const LINK_ANCHOR = /\{@link https:\/\/registry\.terraform\.io\/providers\/hashicorp\/aws\/[^#\s]*#([A-Za-z0-9_]+) /;
+const LINK_ANCHOR = /\{@link https:\/\/[^\s#]*\/providers\/hashicorp\/aws\/[^#\s]*#([A-Za-z0-9_]+) /;
 
 export function camelToSnake(s) {
     return s.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
@@ -106,7 +106,8 @@ export class Schema {
     providerVersion() {
         const pkg = JSON.parse(fs.readFileSync(path.join(this.lib, "..", "package.json"), "utf8"));
         const p = (pkg.cdktf && pkg.cdktf.provider) || {};
-        return { bindings: pkg.version, provider: p.name, version: p.version };
+        // "<registry host>/hashicorp/aws" -> "hashicorp/aws"
+        return { bindings: pkg.version, provider: String(p.name || "").split("/").slice(-2).join("/"), version: p.version };
     }
 
     readDir(dir) {
