@@ -3,7 +3,7 @@
  *   - the Terraform tree passes the schema check (check-schema.mjs: every
  *     resource type, argument, nested block, required argument and reference
  *     against the hashicorp/aws 6.25.0 bindings of @cdktf/provider-aws);
- *   - the checker rejects every bad fixture (test/bad/*.tf) naming the
+ *   - the checker rejects every bad fixture (test/bad/NAME.tf) naming the
  *     problem its "# expect:" lines state, and rejects the real tree after
  *     each of a few one-word mutations, so a passing check means something;
  *   - the tree keeps the product contract (check/test/contract.test.mjs:
@@ -49,10 +49,30 @@ static bool checker_installed(void) {
 /* Runs the checker on `target` (a directory or file); output (stdout and
  * stderr) in *out. */
 static int run_checker(const char *target, char **out) {
-    char cmd[8192];
+    char cmd[16384];
     snprintf(cmd, sizeof cmd, "node '%s/" CHECKER_DIR "/check-schema.mjs' '%s' 2>&1",
              hc_test_root(), target);
     return hc_test_run(cmd, out);
+}
+
+/* The problems the checker's --each mode printed for `target`: the text
+ * after its "== TARGET: N problem(s)" header up to the next header, copied
+ * into buf; the count N, or -1 when the target has no header. */
+static int section(const char *out, const char *target, char *buf, size_t len) {
+    char head[4200];
+    snprintf(head, sizeof head, "== %s: ", target);
+    const char *at = out ? strstr(out, head) : NULL;
+    if (!at) return -1;
+    at += strlen(head);
+    int n = atoi(at);
+    const char *body = strchr(at, '\n');
+    body = body ? body + 1 : at + strlen(at);
+    const char *end = strstr(body, "\n== ");
+    size_t l = end ? (size_t)(end - body) + 1 : strlen(body);
+    if (l >= len) l = len - 1;
+    memcpy(buf, body, l);
+    buf[l] = 0;
+    return n;
 }
 
 HC_TEST_T(deploy_terraform_schema_real_tree, 180) {
@@ -93,45 +113,52 @@ HC_TEST_T(deploy_terraform_schema_rejects_bad_fixtures, 240) {
     snprintf(dir, sizeof dir, "%s/" CHECKER_DIR "/test/bad", hc_test_root());
     DIR *d = opendir(dir);
     CHECKF(d, "cannot open %s", dir);
+    static char names[64][256];
     int fixtures = 0;
-    bool seen[4] = {false, false, false, false};
+    struct dirent *e;
+    while ((e = readdir(d)) && fixtures < 64) {
+        size_t l = strlen(e->d_name);
+        if (l < 4 || l >= 256 || strcmp(e->d_name + l - 3, ".tf") != 0) continue;
+        snprintf(names[fixtures++], sizeof names[0], "%s", e->d_name);
+    }
+    closedir(d);
     const char *required[4] = {"unknown-argument.tf", "missing-required.tf", "bad-attribute.tf",
                                "unknown-resource.tf"};
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 4 || strcmp(e->d_name + l - 3, ".tf") != 0) continue;
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    for (int i = 0; i < 4; i++) {
+        bool seen = false;
+        for (int j = 0; j < fixtures; j++) seen = seen || strcmp(names[j], required[i]) == 0;
+        CHECKF(seen, "fixture %s is missing", required[i]);
+    }
+    CHECKF(fixtures >= 10, "only %d bad fixtures", fixtures);
+
+    /* One checker process over all fixtures, each its own module. */
+    char cmd[65536];
+    int n = snprintf(cmd, sizeof cmd, "cd '%s' && node '%s/" CHECKER_DIR "/check-schema.mjs' --each",
+                     dir, hc_test_root());
+    for (int j = 0; j < fixtures; j++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s'", names[j]);
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " 2>&1");
+    char *out = NULL;
+    int rc = hc_test_run(cmd, &out);
+    CHECKF(rc == 1, "the checker exited %d over the bad fixtures, not 1:\n%s", rc, tail(out, 3000));
+    for (int j = 0; j < fixtures; j++) {
+        char path[4096 + 512];
+        snprintf(path, sizeof path, "%.4000s/%.255s", dir, names[j]);
         char *text = hc_test_read_file(path, NULL);
         char buf[8192];
         const char *expects[16];
-        int n = fixture_expects(text, buf, sizeof buf, expects, 16);
+        int ne = fixture_expects(text, buf, sizeof buf, expects, 16);
         free(text);
-        if (n == 0) {
-            closedir(d);
-            CHECKF(false, "%s has no \"# expect:\" line", path);
-        }
-        char *out = NULL;
-        int rc = run_checker(path, &out);
-        for (int i = 0; i < 4; i++)
-            if (strcmp(e->d_name, required[i]) == 0) seen[i] = true;
-        if (rc != 1) {
-            closedir(d);
-            CHECKF(false, "%s: the checker exited %d, not 1:\n%s", e->d_name, rc, tail(out, 2000));
-        }
-        for (int i = 0; i < n; i++)
-            if (!strstr(out, expects[i])) {
-                closedir(d);
-                CHECKF(false, "%s: no problem naming\n  %s\nin:\n%s", e->d_name, expects[i],
-                       tail(out, 2000));
-            }
-        free(out);
-        fixtures++;
+        CHECKF(ne > 0, "%s has no \"# expect:\" line", path);
+        static char sec[65536];
+        int np = section(out, names[j], sec, sizeof sec);
+        CHECKF(np > 0, "%s was not rejected:\n%s", names[j], tail(out, 3000));
+        for (int i = 0; i < ne; i++)
+            CHECKF(strstr(sec, expects[i]), "%s: no problem naming\n  %s\nin:\n%s", names[j],
+                   expects[i], sec);
+        CHECKF(np == ne, "%s: %d problems, %d expected:\n%s", names[j], np, ne, sec);
     }
-    closedir(d);
-    for (int i = 0; i < 4; i++) CHECKF(seen[i], "fixture %s is missing", required[i]);
-    CHECKF(fixtures >= 10, "only %d bad fixtures", fixtures);
+    free(out);
 }
 
 /* Replace the first occurrence of `from` by `to` in file; false when absent. */
@@ -170,17 +197,18 @@ HC_TEST_T(deploy_terraform_schema_catches_mutations, 300) {
          "compute_resources: unknown nested block \"ec2_config\""},
         {"api.tf", "aws_lambda_function.api.invoke_arn", "aws_lambda_function.api.invoke_url",
          "aws_lambda_function has no attribute \"invoke_url\""},
-        {"main.tf", "resource \"aws_dynamodb_table\" \"jobs\"", "resource \"aws_dynamodb_tables\" \"jobs\"",
-         "unknown resource type \"aws_dynamodb_tables\""},
+        {"main.tf", "resource \"aws_dynamodb_table\" \"jobs\"", "resource \"aws_dynamodb_tabel\" \"jobs\"",
+         "unknown resource type \"aws_dynamodb_tabel\""},
         {"api.tf", "var.presign_ttl_s", "var.presign_ttl", "no variable \"presign_ttl\" is declared"},
         {"compute.tf", "aws_subnet.public[*].id", "aws_subnet.public.id",
          "aws_subnet.public has count: index it before \".id\""},
         {"api.tf", "\"batch:DescribeJobs\"", "\"batch:Describe*\"",
          "grants the wildcard action \"batch:Describe*\""},
     };
-    char src[4096], tmp[4096], cmd[12288];
+    enum { NMUT = sizeof muts / sizeof muts[0] };
+    char src[4096], tmp[4096], cmd[16384];
     snprintf(src, sizeof src, "%s/deploy/aws-batch/terraform", hc_test_root());
-    for (size_t i = 0; i < sizeof muts / sizeof muts[0]; i++) {
+    for (size_t i = 0; i < NMUT; i++) {
         snprintf(tmp, sizeof tmp, "%s/tf%zu", hc_test_tmpdir(), i);
         snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", src, tmp);
         CHECKF(hc_test_run(cmd, NULL) == 0, "cp -r %s failed", src);
@@ -188,14 +216,26 @@ HC_TEST_T(deploy_terraform_schema_catches_mutations, 300) {
         snprintf(file, sizeof file, "%s/%s", tmp, muts[i].file);
         CHECKF(mutate(file, muts[i].from, muts[i].to), "%s no longer contains \"%s\"", muts[i].file,
                muts[i].from);
-        char *out = NULL;
-        int rc = run_checker(tmp, &out);
-        CHECKF(rc == 1, "mutation %zu (%s: %s -> %s): the checker exited %d:\n%s", i, muts[i].file,
-               muts[i].from, muts[i].to, rc, tail(out, 2000));
-        CHECKF(strstr(out, muts[i].expect), "mutation %zu: no problem naming\n  %s\nin:\n%s", i,
-               muts[i].expect, tail(out, 2000));
-        free(out);
     }
+    int n = snprintf(cmd, sizeof cmd, "cd '%s' && node '%s/" CHECKER_DIR "/check-schema.mjs' --each",
+                     hc_test_tmpdir(), hc_test_root());
+    for (size_t i = 0; i < NMUT; i++) n += snprintf(cmd + n, sizeof cmd - (size_t)n, " tf%zu", i);
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " 2>&1");
+    char *out = NULL;
+    int rc = hc_test_run(cmd, &out);
+    CHECKF(rc == 1, "the checker exited %d over the mutated trees, not 1:\n%s", rc, tail(out, 3000));
+    for (size_t i = 0; i < NMUT; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "tf%zu", i);
+        static char sec[65536];
+        int np = section(out, name, sec, sizeof sec);
+        /* A renamed resource also leaves its references dangling. */
+        CHECKF(np >= 1, "mutation %zu (%s: %s -> %s): not rejected (%d):\n%s", i, muts[i].file,
+               muts[i].from, muts[i].to, np, np < 0 ? tail(out, 3000) : sec);
+        CHECKF(strstr(sec, muts[i].expect), "mutation %zu: no problem naming\n  %s\nin:\n%s", i,
+               muts[i].expect, sec);
+    }
+    free(out);
 }
 
 HC_TEST_T(deploy_terraform_node_suite, 240) {

@@ -5,6 +5,7 @@
 //
 //   node check-schema.mjs DIR_OR_FILE...      exit 0 = clean, 1 = problems
 //                                             (one line each), 2 = usage/IO
+//   node check-schema.mjs --each T1 T2...     each target checked on its own
 //
 // Invariant: a file passes only when every block parses as HCL and
 //   - every resource and data source type exists in the provider;
@@ -55,7 +56,7 @@ function closest(name, candidates) {
         const d = affix ? 1 : editDistance(name, c);
         if (d < bestD) { bestD = d; best = c; }
     }
-    return best && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+    return best && bestD <= Math.max(1, Math.floor(name.length / 3)) ? best : null;
 }
 
 function editDistance(a, b) {
@@ -408,12 +409,34 @@ function policyRules(d, what, problems) {
     }
 }
 
+// --each: every argument is its own module (fixtures, mutated copies); one
+// "== TARGET: N problem(s)" header before each one's problems; exit 1 when
+// any target has problems. One process instead of one per target.
+async function each(targets) {
+    let bad = 0;
+    for (const t of targets) {
+        let r;
+        try {
+            r = await checkPaths([t]);
+        } catch (e) {
+            console.log(`== ${t}: 1 problem(s)\n${t}: ${e.message}`);
+            bad++;
+            continue;
+        }
+        console.log(`== ${t}: ${r.problems.length} problem(s)`);
+        for (const p of r.problems) console.log(p);
+        if (r.problems.length) bad++;
+    }
+    return bad ? 1 : 0;
+}
+
 async function main(argv) {
-    const args = argv.slice(2);
+    let args = argv.slice(2);
     if (!args.length || args.includes("-h") || args.includes("--help")) {
-        console.error("usage: check-schema.mjs DIR_OR_FILE.tf...");
+        console.error("usage: check-schema.mjs [--each] DIR_OR_FILE.tf...");
         return 2;
     }
+    if (args[0] === "--each") return each(args.slice(1));
     let r;
     try {
         r = await checkPaths(args);
