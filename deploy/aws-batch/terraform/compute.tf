@@ -63,11 +63,6 @@ data "aws_iam_policy_document" "assume_ecs_tasks" {
       type        = "Service"
       identifiers = ["ecs-tasks.amazonaws.com"]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
   }
 }
 

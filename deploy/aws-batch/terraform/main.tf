@@ -204,7 +204,6 @@ resource "aws_s3_bucket_ownership_controls" "renders" {
 resource "aws_s3_bucket_server_side_encryption_configuration" "renders" {
   bucket = aws_s3_bucket.renders.id
   rule {
-    bucket_key_enabled = true
     apply_server_side_encryption_by_default {
       sse_algorithm = "AES256"
     }
