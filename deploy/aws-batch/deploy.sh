@@ -61,12 +61,20 @@ print("" if v is None else (v if isinstance(v, str) else json.dumps(v)))' "$fiel
     fi
 }
 
+# The stack's region: the provider uses var.region (not AWS_REGION), so the
+# applied output, else TF_VAR_region, else terraform.tfvars, else the
+# variable's default in variables.tf.
 region() {
     local r
     r=$(tf_out region)
-    [ -n "$r" ] || r=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
-    [ -n "$r" ] || r=$(aws configure get region 2>/dev/null || true)
-    [ -n "$r" ] || die "no region: run apply first or set AWS_REGION"
+    [ -n "$r" ] || r=${TF_VAR_region:-}
+    if [ -z "$r" ] && [ -f "$tf_dir/terraform.tfvars" ]; then
+        r=$(sed -n 's/^[[:space:]]*region[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$tf_dir/terraform.tfvars" | head -n 1)
+    fi
+    if [ -z "$r" ]; then
+        r=$(sed -n '/^variable "region"/,/^}/s/^[[:space:]]*default[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$tf_dir/variables.tf")
+    fi
+    [ -n "$r" ] || die "no region: set TF_VAR_region"
     printf '%s' "$r"
 }
 
