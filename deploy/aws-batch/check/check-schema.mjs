@@ -35,8 +35,9 @@ const VARIABLE = new Set(["type", "default", "description", "sensitive", "nullab
 const OUTPUT = new Set(["value", "description", "sensitive", "depends_on", "precondition", "ephemeral"]);
 const TERRAFORM = new Set(["required_version", "required_providers", "backend", "cloud", "experiments", "provider_meta"]);
 const TOP = new Set(["terraform", "provider", "variable", "output", "locals", "resource", "data", "module", "moved", "import", "removed", "check"]);
-// Roots a reference may start with that are not declarations.
-const BUILTIN_ROOTS = new Set(["each", "count", "self", "path", "terraform"]);
+// Roots a reference may start with that are not declarations (each and
+// count only inside a block with for_each / count).
+const BUILTIN_ROOTS = new Set(["self", "path", "terraform"]);
 
 function lineOf(text, re) {
     const m = re.exec(text);
@@ -290,7 +291,8 @@ export async function checkPaths(inputs, { schema } = {}) {
                 continue;
             }
             if ("count" in d.body && "for_each" in d.body) problems.push(`${d.at}: ${what}: count and for_each cannot both be set`);
-            checkBody(d.at, what, d.body, s, [], true);
+            const meta = [...("for_each" in d.body ? ["each"] : []), ...("count" in d.body ? ["count"] : [])];
+            checkBody(d.at, what, d.body, s, meta, true);
             policyRules(d, what, problems);
         }
     }
@@ -340,6 +342,10 @@ export async function checkPaths(inputs, { schema } = {}) {
             const seg = splitRef(value);
             const root = seg[0];
             if (BUILTIN_ROOTS.has(root) || roots.includes(root)) continue;
+            if (root === "each" || root === "count") {
+                problems.push(`${at}: reference "${value}": ${root}.* outside a block with ${root === "each" ? "for_each" : "count"}`);
+                continue;
+            }
             if (root === "var") {
                 if (!decl.variable.has(seg[1])) problems.push(`${at}: reference "${value}": no variable "${seg[1]}" is declared`);
             } else if (root === "local") {
