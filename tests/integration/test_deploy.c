@@ -126,15 +126,17 @@ HC_TEST_T(deploy_terraform_schema_rejects_bad_fixtures, 240) {
                                "unknown-resource.tf"};
     for (int i = 0; i < 4; i++) {
         bool seen = false;
-        for (int j = 0; j < fixtures; j++) seen = seen || strcmp(names[j], required[i]) == 0;
+        for (int j = 0; j < fixtures; j++)
+            seen = seen || strcmp(names[j], required[i]) == 0;
         CHECKF(seen, "fixture %s is missing", required[i]);
     }
     CHECKF(fixtures >= 10, "only %d bad fixtures", fixtures);
 
     /* One checker process over all fixtures, each its own module. */
     char cmd[65536];
-    int n = snprintf(cmd, sizeof cmd, "cd '%s' && node '%s/" CHECKER_DIR "/check-schema.mjs' --each",
-                     dir, hc_test_root());
+    int n =
+        snprintf(cmd, sizeof cmd, "cd '%s' && node '%s/" CHECKER_DIR "/check-schema.mjs' --each",
+                 dir, hc_test_root());
     for (int j = 0; j < fixtures; j++)
         n += snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s'", names[j]);
     snprintf(cmd + n, sizeof cmd - (size_t)n, " 2>&1");
@@ -197,9 +199,11 @@ HC_TEST_T(deploy_terraform_schema_catches_mutations, 300) {
          "compute_resources: unknown nested block \"ec2_config\""},
         {"api.tf", "aws_lambda_function.api.invoke_arn", "aws_lambda_function.api.invoke_url",
          "aws_lambda_function has no attribute \"invoke_url\""},
-        {"main.tf", "resource \"aws_dynamodb_table\" \"jobs\"", "resource \"aws_dynamodb_tabel\" \"jobs\"",
+        {"main.tf", "resource \"aws_dynamodb_table\" \"jobs\"",
+         "resource \"aws_dynamodb_tabel\" \"jobs\"",
          "unknown resource type \"aws_dynamodb_tabel\""},
-        {"api.tf", "var.presign_ttl_s", "var.presign_ttl", "no variable \"presign_ttl\" is declared"},
+        {"api.tf", "var.presign_ttl_s", "var.presign_ttl",
+         "no variable \"presign_ttl\" is declared"},
         {"compute.tf", "aws_subnet.public[*].id", "aws_subnet.public.id",
          "aws_subnet.public has count: index it before \".id\""},
         {"api.tf", "\"batch:DescribeJobs\"", "\"batch:Describe*\"",
@@ -217,13 +221,16 @@ HC_TEST_T(deploy_terraform_schema_catches_mutations, 300) {
         CHECKF(mutate(file, muts[i].from, muts[i].to), "%s no longer contains \"%s\"", muts[i].file,
                muts[i].from);
     }
-    int n = snprintf(cmd, sizeof cmd, "cd '%s' && node '%s/" CHECKER_DIR "/check-schema.mjs' --each",
-                     hc_test_tmpdir(), hc_test_root());
-    for (size_t i = 0; i < NMUT; i++) n += snprintf(cmd + n, sizeof cmd - (size_t)n, " tf%zu", i);
+    int n =
+        snprintf(cmd, sizeof cmd, "cd '%s' && node '%s/" CHECKER_DIR "/check-schema.mjs' --each",
+                 hc_test_tmpdir(), hc_test_root());
+    for (size_t i = 0; i < NMUT; i++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " tf%zu", i);
     snprintf(cmd + n, sizeof cmd - (size_t)n, " 2>&1");
     char *out = NULL;
     int rc = hc_test_run(cmd, &out);
-    CHECKF(rc == 1, "the checker exited %d over the mutated trees, not 1:\n%s", rc, tail(out, 3000));
+    CHECKF(rc == 1, "the checker exited %d over the mutated trees, not 1:\n%s", rc,
+           tail(out, 3000));
     for (size_t i = 0; i < NMUT; i++) {
         char name[32];
         snprintf(name, sizeof name, "tf%zu", i);
