@@ -81,11 +81,12 @@ data "aws_iam_policy_document" "lambda" {
   }
   statement {
     sid = "JobsTable"
+    # DescribeTable: the store checks the table when it opens.
     actions = [
+      "dynamodb:DescribeTable",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
       "dynamodb:Query",
     ]
     resources = [aws_dynamodb_table.jobs.arn, "${aws_dynamodb_table.jobs.arn}/index/status-created"]
@@ -105,13 +106,13 @@ data "aws_iam_policy_document" "lambda" {
   }
   statement {
     sid       = "Terminate"
-    actions   = ["batch:TerminateJob", "batch:CancelJob"]
+    actions   = ["batch:TerminateJob"]
     resources = ["arn:${local.partition}:batch:${local.region}:${local.account_id}:job/*"]
   }
-  # Read-only calls without resource-level permissions.
+  # The reconciler's probe; DescribeJobs has no resource-level permissions.
   statement {
     sid       = "Describe"
-    actions   = ["batch:DescribeJobs", "batch:DescribeJobQueues"]
+    actions   = ["batch:DescribeJobs"]
     resources = ["*"]
   }
   # Presigned output URLs are signed with these credentials, so they need
@@ -120,6 +121,12 @@ data "aws_iam_policy_document" "lambda" {
     sid       = "Outputs"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.renders.arn}/*"]
+  }
+  # A missing object is a 404 (not a 403) only with ListBucket.
+  statement {
+    sid       = "OutputsList"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.renders.arn]
   }
   statement {
     sid       = "Secret"

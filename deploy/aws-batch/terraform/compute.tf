@@ -158,7 +158,8 @@ resource "aws_iam_role" "job" {
 data "aws_iam_policy_document" "job" {
   statement {
     sid       = "JobsTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    # DescribeTable: the store checks the table when it opens.
+    actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
     resources = [aws_dynamodb_table.jobs.arn, "${aws_dynamodb_table.jobs.arn}/index/status-created"]
   }
   statement {
