@@ -121,6 +121,14 @@ void hc_api_set_executor(hc_api *api, hc_executor *x);
 void hc_api_job_final(hc_api *api, const char *job_id);
 void hc_api_observe_render(hc_api *api, double render_s, int64_t frames);
 
+/* An API Gateway HTTP API event (payload format 2.0, JSON text) through
+ * hc_api_handle; the Lambda response JSON ({statusCode, headers, body,
+ * isBase64Encoded}) is appended to *out. HC_EUNSUPPORTED when the event is
+ * not such an event (no requestContext.http.method), HC_EINVAL for another
+ * payload version; a request the API refuses is a response (4xx), not an
+ * error. */
+int hc_api_apigw(hc_api *api, const char *event, size_t len, hc_buf *out, hc_err *err);
+
 /* ---- the libmicrohttpd server ---------------------------------------------- */
 /* Bind cfg->listen ("HOST:PORT", "[V6]:PORT", ":PORT" = all interfaces;
  * port 0 = ephemeral) and serve from libmicrohttpd's own thread pool (one
