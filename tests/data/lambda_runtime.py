@@ -108,12 +108,14 @@ class Handler(BaseHTTPRequestHandler):
             if s.first_next_t is None:
                 s.first_next_t = time.time()
             s.waiting += 1
-            while not s.queue:
-                s.cv.wait(0.2)
-                if not s.queue and self._client_gone():
+            while True:
+                if self._client_gone():
                     s.waiting -= 1
                     self.close_connection = True
                     return  # a runtime that died while polling takes no event
+                if s.queue:
+                    break
+                s.cv.wait(0.2)
             s.waiting -= 1
             rid = s.queue.pop(0)
             rec = s.inv[rid]
