@@ -141,10 +141,11 @@ int hc_api_apigw(hc_api *api, const char *event, size_t len, hc_buf *out, hc_err
     }
     const char *version = json_string_value(json_object_get(root, "version"));
     if (version && strcmp(version, "2.0")) {
-        json_decref(root);
-        return hc_err_set(err, HC_EINVAL,
-                          "event: payload format version %.20s (the HTTP API's 2.0 is expected)",
-                          version);
+        int vrc = hc_err_set(err, HC_EINVAL,
+                             "event: payload format version %.20s (the HTTP API's 2.0 is expected)",
+                             version);
+        json_decref(root); /* version points into it */
+        return vrc;
     }
     int rc = 0;
     const char *raw = json_string_value(json_object_get(root, "rawPath"));
