@@ -141,13 +141,13 @@ int hc_api_query_parse(const char *raw, hc_api_kv **kv, char **storage) {
             for (char *c = p; *c; c++)
                 if (*c == '+') *c = ' ';
             char *eq = strchr(p, '=');
-            char *val = "";
+            const char *val = "";
             if (eq) {
                 *eq = 0;
+                hc_api_unescape(eq + 1);
                 val = eq + 1;
             }
             hc_api_unescape(p);
-            hc_api_unescape(val);
             v[n++] = (hc_api_kv){p, val};
         }
         p = amp ? amp + 1 : NULL;
