@@ -14,6 +14,8 @@
 # process is started (HC_STORE=sqlite in a fresh directory, HC_EXECUTOR=local with 0 workers and
 # 0 GPU slots, so no render and no NVENC probe runs). Measured from just before the exec to the
 # stand-in receiving the first /next ("init") and the invocation's /response ("first answer").
+# For scale, the same number of runs of `hydra-compose version` (the dynamic loader and the
+# binary's shared libraries, nothing else) is timed first.
 # Submit latency: one event at a time, a new job each (202, durable in SQLite before the answer;
 # image URLs on example.com, never fetched: no worker runs),
 # "event in -> response out" = the stand-in's /next returning the event until its /response
@@ -107,6 +109,13 @@ def pct(v, q):
     return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
 
 
+# ---- the floor: exec of `hydra-compose version` (the loader and the shared libraries only) ----
+floor = []
+for i in range(starts):
+    t0 = time.time()
+    subprocess.run([hc, "version"], stdout=subprocess.DEVNULL, check=True)
+    floor.append((time.time() - t0) * 1000)
+
 # ---- cold starts ----
 inits, firsts = [], []
 for i in range(starts):
@@ -150,7 +159,8 @@ p.wait()
 m = statistics.median
 print("| measurement | median ms | p90 ms | p99 ms | min ms | max ms | n |")
 print("|---|---:|---:|---:|---:|---:|---:|")
-for name, v in (("cold start: exec to first /next (init)", inits),
+for name, v in (("exec of `hydra-compose version` (libraries loaded, nothing else)", floor),
+                ("cold start: exec to first /next (init)", inits),
                 ("cold start: exec to first answer (a submit)", firsts),
                 ("submit: event in -> response out (202, SQLite commit)", turn),
                 ("submit: round trip through the stand-in", trip),
