@@ -10,6 +10,7 @@ int hc_cmd_analyze(int argc, char **argv);
 int hc_cmd_serve(int argc, char **argv);
 int hc_cmd_worker(int argc, char **argv);
 int hc_cmd_jobs(int argc, char **argv);
+int hc_cmd_lambda(int argc, char **argv);
 
 /* Shared by the service commands (common.c). */
 #include "core/hc_core.h"

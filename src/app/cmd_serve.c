@@ -16,6 +16,7 @@
 #include "core/hc_core.h"
 #include "dispatch/hc_dispatch.h"
 #include "http/hc_http.h"
+#include "render/hc_render.h"
 #include "store/hc_store.h"
 
 #include <errno.h>
@@ -131,7 +132,11 @@ int hc_cmd_serve(int argc, char **argv) {
     }
     if ((rc = hc_notifier_start(&cfg, store, &s.notifier, &err))) goto done;
     hc_http_env henv = {
-        .cfg = &cfg, .store = store, .notifier = s.notifier, .outputs_dir = outputs};
+        .cfg = &cfg,
+        .store = store,
+        .notifier = s.notifier,
+        .outputs_dir = outputs,
+        .validate = hc_render_validate};
     if ((rc = hc_http_start(&henv, &s.http, &err))) goto done;
     if (!cfg.public_url) cfg.public_url = hc_strdup(hc_http_url(s.http));
     hc_executor_env xenv = {

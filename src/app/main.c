@@ -28,6 +28,7 @@ static void usage(FILE *f) {
         "workers\n"
         "  worker JOB_ID                                     run one stored job and exit\n"
         "  jobs list|show ID|cancel ID|retry ID              inspect and manage stored jobs\n"
+        "  lambda                                            the job API as an AWS Lambda runtime\n"
         "  version                                           print the version\n"
         "\n"
         "Run `hydra-compose COMMAND --help` for a command's options.\n",
@@ -55,6 +56,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "serve") == 0) return hc_cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "worker") == 0) return hc_cmd_worker(argc - 2, argv + 2);
     if (strcmp(cmd, "jobs") == 0) return hc_cmd_jobs(argc - 2, argv + 2);
+    if (strcmp(cmd, "lambda") == 0) return hc_cmd_lambda(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("hydra-compose %s\n", HC_VERSION);
         return 0;

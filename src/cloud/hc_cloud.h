@@ -123,4 +123,54 @@ int hc_aws_json(hc_aws *aws, const char *service, const char *target, const char
                 char *aws_type, size_t aws_type_len, hc_err *err);
 /* ---- end of AWS credentials, endpoints, SigV4 ------------------------------- */
 
+
+/* ---- Lambda Runtime API (lambda.c) ------------------------------------------
+ * The custom-runtime loop of AWS Lambda, API version 2018-06-01, on the
+ * endpoint AWS_LAMBDA_RUNTIME_API ("HOST:PORT", loopback in Lambda):
+ *   GET  /2018-06-01/runtime/invocation/next              (no timeout: it
+ *        blocks until an event arrives, the environment may be frozen meanwhile)
+ *   POST /2018-06-01/runtime/invocation/{id}/response     the handler's answer
+ *   POST /2018-06-01/runtime/invocation/{id}/error        a handler failure
+ *   POST /2018-06-01/runtime/init/error                   a failure before the loop
+ * Errors are {"errorMessage","errorType","stackTrace":[]} with the
+ * Lambda-Runtime-Function-Error-Type header. Requests are infrastructure:
+ * unguarded, retried on connection failures (the Runtime API is local).
+ *
+ * Invariant: every invocation taken from /next gets exactly one answer,
+ * /response or /error, before the next /next. */
+typedef struct hc_lambda hc_lambda;
+
+typedef struct hc_lambda_invocation {
+    char request_id[128];    /* Lambda-Runtime-Aws-Request-Id */
+    int64_t deadline_ms;     /* Lambda-Runtime-Deadline-Ms (Unix ms), 0 when absent */
+    char function_arn[512];  /* Lambda-Runtime-Invoked-Function-Arn */
+    char trace_id[1024];     /* Lambda-Runtime-Trace-Id, also put in _X_AMZN_TRACE_ID */
+    hc_buf event;            /* the event (JSON text) */
+} hc_lambda_invocation;
+void hc_lambda_invocation_fini(hc_lambda_invocation *inv);
+
+/* The event's answer: 0 with the response JSON in *out, or an HC_E* code
+ * with err's message, reported to /error (errorType: *error_type when the
+ * handler set it, else "HC_" + hc_errname). */
+typedef int (*hc_lambda_handler)(void *ud, const hc_lambda_invocation *inv, hc_buf *out,
+                                 char *error_type, size_t error_type_len, hc_err *err);
+
+/* runtime_api: "HOST:PORT" (AWS_LAMBDA_RUNTIME_API); HC_EINVAL when empty. */
+int hc_lambda_open(const char *runtime_api, hc_lambda **out, hc_err *err);
+void hc_lambda_close(hc_lambda *l); /* NULL is a no-op */
+/* Wait (without a time limit) for the next invocation. HC_ENET when the
+ * Runtime API cannot be reached, HC_EIO on a response without a request id. */
+int hc_lambda_next(hc_lambda *l, hc_lambda_invocation *inv, hc_err *err);
+int hc_lambda_respond(hc_lambda *l, const char *request_id, const void *body, size_t len,
+                      hc_err *err);
+int hc_lambda_fail(hc_lambda *l, const char *request_id, const char *error_type,
+                   const char *message, hc_err *err);
+/* An initialisation failure (the process exits after it). */
+int hc_lambda_init_error(hc_lambda *l, const char *error_type, const char *message, hc_err *err);
+/* next -> handler -> response or error, until *stop is set (checked
+ * between invocations; may be NULL) or the Runtime API fails (returned). */
+int hc_lambda_run(hc_lambda *l, hc_lambda_handler handler, void *ud, const volatile bool *stop,
+                  hc_err *err);
+/* ---- end of Lambda Runtime API --------------------------------------------- */
+
 #endif

@@ -59,6 +59,7 @@ struct hc_notifier {
     /* Jobs already warned about an unsigned callback (a small ring). */
     char warned[WARNED_SLOTS][HC_MAX_JOB_ID_LEN + 1];
     int warned_next;
+    int64_t deadline_us; /* hc_notifier_run_once: no delivery starts after it (wall), 0 = none */
 };
 
 void hc_callback_signature(const char *secret, int64_t t, const char *body, size_t len, char *out,
@@ -291,7 +292,7 @@ static bool deliver_due(hc_notifier *n, int slot) {
         pthread_mutex_lock(&n->mu);
         bool stop = n->stop;
         pthread_mutex_unlock(&n->mu);
-        if (stop) break;
+        if (stop || (n->deadline_us && hc_wall_us() + TIMEOUT_MS * 1000LL > n->deadline_us)) break;
         /* The list may be seconds old (deliveries before this one took
          * up to 10 s each): deliver from the stored state, and only if the
          * same callback is still pending. */
@@ -400,4 +401,19 @@ void hc_notifier_stop(hc_notifier *n) {
     pthread_cond_destroy(&n->cv);
     pthread_mutex_destroy(&n->mu);
     free(n);
+}
+
+int hc_notifier_run_once(const hc_config *cfg, hc_store *store, int64_t deadline_us, hc_err *err) {
+    if (!cfg || !store) return hc_err_set(err, HC_EINVAL, "notifier: missing config or store");
+    /* A notifier without threads: slot 0 is this caller's. */
+    hc_notifier *n = hc_xcalloc(1, sizeof *n);
+    n->cfg = cfg;
+    n->store = store;
+    n->deadline_us = deadline_us;
+    pthread_mutex_init(&n->mu, NULL);
+    while (deliver_due(n, 0) && (!deadline_us || hc_wall_us() < deadline_us)) {
+    }
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+    return 0;
 }

@@ -100,6 +100,12 @@ int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_notifier **out, 
 void hc_notifier_wake(hc_notifier *n);
 /* Stop the thread (an attempt in flight finishes first); NULL is a no-op. */
 void hc_notifier_stop(hc_notifier *n);
+/* One delivery pass in the caller's thread: every callback due now is
+ * attempted once (the Lambda's scheduled event, where no thread outlives
+ * an invocation). A failed attempt is rescheduled in the store as the
+ * threads do. deadline_us (wall clock, 0 = none): no attempt starts that
+ * could end after it (an attempt takes up to 10 s). */
+int hc_notifier_run_once(const hc_config *cfg, hc_store *store, int64_t deadline_us, hc_err *err);
 /* The signature header value "t=UNIX,v1=HEX" for body at time t. */
 void hc_callback_signature(const char *secret, int64_t t, const char *body, size_t len, char *out,
                            size_t out_len);

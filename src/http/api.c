@@ -21,18 +21,18 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-char *http_status_json(hc_http_server *srv, const hc_job *job) {
-    if (!srv->sign_secret[0]) return hc_job_status_json(job, NULL, NULL);
-    char *out = job->output_url ? http_sign_url(srv, job->output_url) : NULL;
-    char *poster = job->poster_url ? http_sign_url(srv, job->poster_url) : NULL;
+char *http_status_json(hc_api *api, const hc_job *job) {
+    if (!api->sign_secret[0]) return hc_job_status_json(job, NULL, NULL);
+    char *out = job->output_url ? http_sign_url(api, job->output_url) : NULL;
+    char *poster = job->poster_url ? http_sign_url(api, job->poster_url) : NULL;
     char *json = hc_job_status_json(job, out, poster);
     free(out);
     free(poster);
     return json;
 }
 
-static hc_executor *executor(hc_http_server *srv) {
-    return atomic_load_explicit(&srv->executor, memory_order_acquire);
+static hc_executor *executor(hc_api *api) {
+    return atomic_load_explicit(&api->executor, memory_order_acquire);
 }
 
 /* Job ids as hc_request_parse accepts them: 1..128 of [A-Za-z0-9._-]. */
@@ -47,31 +47,24 @@ static bool job_id_ok(const char *id) {
     return n > 0;
 }
 
-/* A store failure: 503 when the store is unreachable or busy, else 500.
- * The detail goes to the log, not to the client. */
-static enum MHD_Result store_failure(http_req *r, int rc, const hc_err *err, const char *what) {
+/* A store failure: 503 when the store is unreachable or busy, else 500
+ * (the one error map). The detail goes to the log, not to the client. */
+static void store_failure(http_req *r, int rc, const hc_err *err, const char *what) {
     HC_ERROR("http", "%s: %s", what, err->msg[0] ? err->msg : hc_strerror(rc));
-    if (rc == HC_EIO || rc == HC_ETIMEOUT || rc == HC_ENET)
-        return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "UNAVAILABLE",
-                                "the job store is unavailable; retry later");
-    return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+    int st = hc_api_status_of(rc, NULL);
+    if (st == HTTP_SERVICE_UNAVAILABLE)
+        http_reply_rc(r, rc, "the job store is unavailable; retry later");
+    else
+        http_reply_rc(r, HC_EINTERNAL, "internal error");
 }
 
-static enum MHD_Result reply_job(http_req *r, unsigned status, const hc_job *job, bool location) {
-    char *json = http_status_json(r->srv, job);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(json);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+static void reply_job(http_req *r, int status, const hc_job *job, bool location) {
+    http_reply_json(r, status, http_status_json(r->api, job));
     if (location) {
         char loc[HC_MAX_JOB_ID_LEN + 16];
         snprintf(loc, sizeof loc, "/render/%s", job->job_id);
-        MHD_add_response_header(resp, "Location", loc);
+        http_add_header(r, "Location", loc);
     }
-    return http_reply(r, status, resp);
 }
 
 /* ---- POST /render ----------------------------------------------------------- */
@@ -92,100 +85,100 @@ static int guard_urls(const hc_request *req, const char *allow, hc_err *err) {
     return 0;
 }
 
-enum MHD_Result http_api_submit(http_req *r) {
-    hc_http_server *srv = r->srv;
+void http_api_submit(http_req *r) {
+    hc_api *api = r->api;
     hc_request_opts opts = {.allow_local_files = false};
     hc_request *req = NULL;
     hc_err err = {0};
     hc_job job = {0}, existing = {0};
-    enum MHD_Result ret;
-    int rc = hc_request_parse(r->body, r->body_len, &opts, &req, &err);
-    if (!rc) rc = guard_urls(req, srv->env.cfg->url_allow, &err);
+    const char *body = r->in->body ? r->in->body : "";
+    int rc = hc_request_parse(body, r->in->body_len, &opts, &req, &err);
+    if (!rc) rc = guard_urls(req, api->env.cfg->url_allow, &err);
+    /* Names the render module owns (effects), as the CLI checks them. */
+    if (!rc && api->env.validate) rc = api->env.validate(req, &err);
     if (rc) {
-        unsigned status = rc == HC_EINVAL    ? MHD_HTTP_BAD_REQUEST
-                          : rc == HC_ETOOBIG ? MHD_HTTP_CONTENT_TOO_LARGE
-                                             : MHD_HTTP_INTERNAL_SERVER_ERROR;
-        ret = http_reply_error(r, status, hc_errname(rc), "%s",
-                               err.msg[0] ? err.msg : hc_strerror(rc));
+        http_reply_rc(r, rc, err.msg);
         goto done;
     }
     hc_job_from_request(&job, req);
     /* output.s3_key was checked by the parser; this covers the default
      * key made from the job id. */
     if (hc_storage_key_check(job.output_key, &err) != 0) {
-        ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL", "output key %s: %s",
-                               job.output_key, err.msg);
+        http_reply_error(r, HTTP_BAD_REQUEST, "INVAL", "output key %s: %s", job.output_key,
+                         err.msg);
         goto done;
     }
-    rc = hc_store_create(srv->env.store, &job, &existing, &err);
+    rc = hc_store_create(api->env.store, &job, &existing, &err);
     if (rc == HC_EEXISTS) {
         if (!strcmp(existing.request_sha256, job.request_sha256)) {
-            ret = reply_job(r, MHD_HTTP_OK, &existing, true);
+            reply_job(r, HTTP_OK, &existing, true);
         } else {
-            ret = http_reply_error(r, MHD_HTTP_CONFLICT, "CONFLICT",
-                                   "job_id %s exists with a different request", job.job_id);
+            http_reply_error(r, HTTP_CONFLICT, "CONFLICT",
+                             "job_id %s exists with a different request", job.job_id);
         }
         goto done;
     }
     if (rc) {
-        ret = store_failure(r, rc, &err, "submit");
+        store_failure(r, rc, &err, "submit");
         goto done;
     }
     hc_log_set_job(job.job_id);
     HC_INFO("http", "job submitted (%d images, priority %d)", req->n_images, job.priority);
     hc_log_set_job(NULL);
-    ret = reply_job(r, MHD_HTTP_ACCEPTED, &job, true);
-    hc_executor *x = executor(srv);
+    reply_job(r, HTTP_ACCEPTED, &job, true);
+    hc_executor *x = executor(api);
     if (x) hc_executor_wake(x);
 done:
     hc_job_fini(&job);
     hc_job_fini(&existing);
     hc_request_free(req);
-    return ret;
 }
 
 /* ---- GET /render/status?job_id=ID, GET|DELETE /render/ID -------------------- */
 
-static enum MHD_Result status_of(http_req *r, const char *id) {
-    if (!job_id_ok(id))
-        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "no job with that job_id");
+static void status_of(http_req *r, const char *id) {
+    if (!job_id_ok(id)) {
+        http_reply_error(r, HTTP_NOT_FOUND, "NOTFOUND", "no job with that job_id");
+        return;
+    }
     hc_job job = {0};
     hc_err err = {0};
-    int rc = hc_store_get(r->srv->env.store, id, &job, &err);
-    enum MHD_Result ret;
+    int rc = hc_store_get(r->api->env.store, id, &job, &err);
     if (rc == HC_ENOTFOUND)
-        ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "job %s not found", id);
+        http_reply_error(r, HTTP_NOT_FOUND, "NOTFOUND", "job %s not found", id);
     else if (rc)
-        ret = store_failure(r, rc, &err, "status");
+        store_failure(r, rc, &err, "status");
     else
-        ret = reply_job(r, MHD_HTTP_OK, &job, false);
+        reply_job(r, HTTP_OK, &job, false);
     hc_job_fini(&job);
-    return ret;
 }
 
-enum MHD_Result http_api_status_query(http_req *r) {
-    const char *id = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "job_id");
-    if (!id || !*id)
-        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
-                                "job_id: required (GET /render/status?job_id=ID)");
-    return status_of(r, id);
+void http_api_status_query(http_req *r) {
+    const char *id = http_arg(r, "job_id");
+    if (!id || !*id) {
+        http_reply_error(r, HTTP_BAD_REQUEST, "INVAL",
+                         "job_id: required (GET /render/status?job_id=ID)");
+        return;
+    }
+    status_of(r, id);
 }
 
-static enum MHD_Result cancel(http_req *r, const char *id) {
-    hc_http_server *srv = r->srv;
-    if (!job_id_ok(id))
-        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "no job with that job_id");
+static void cancel(http_req *r, const char *id) {
+    hc_api *api = r->api;
+    if (!job_id_ok(id)) {
+        http_reply_error(r, HTTP_NOT_FOUND, "NOTFOUND", "no job with that job_id");
+        return;
+    }
     hc_job job = {0};
     hc_err err = {0};
-    enum MHD_Result ret;
     /* The store retries lost races itself: a conflict means the job is
      * final (or the store kept losing; then it is a store failure). */
-    int rc = hc_store_cancel(srv->env.store, id, &job, &err);
+    int rc = hc_store_cancel(api->env.store, id, &job, &err);
     if (rc == HC_ECONFLICT) {
         hc_job_fini(&job);
-        int grc = hc_store_get(srv->env.store, id, &job, &err);
+        int grc = hc_store_get(api->env.store, id, &job, &err);
         if (grc == 0 && hc_job_status_final(job.status)) {
-            char *json = http_status_json(srv, &job);
+            char *json = http_status_json(api, &job);
             char esc[HC_MAX_JOB_ID_LEN * 2 + 8];
             hc_json_escape(esc, sizeof esc, job.job_id);
             hc_buf b = {0};
@@ -196,46 +189,47 @@ static enum MHD_Result cancel(http_req *r, const char *id) {
             hc_buf_puts(&b, json);
             hc_buf_puts(&b, "}");
             free(json);
-            ret = http_reply_json(r, MHD_HTTP_CONFLICT, b.p);
+            http_reply_json(r, HTTP_CONFLICT, b.p);
             goto done;
         }
         if (grc) rc = grc;
     }
     if (rc == HC_ENOTFOUND) {
-        ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "job %s not found", id);
+        http_reply_error(r, HTTP_NOT_FOUND, "NOTFOUND", "job %s not found", id);
     } else if (rc) {
-        ret = store_failure(r, rc, &err, "cancel");
+        store_failure(r, rc, &err, "cancel");
     } else {
-        hc_executor *x = executor(srv);
+        hc_executor *x = executor(api);
         /* A running job's worker is stopped, and the executor reports its
          * end (metrics, callback). A queued one ends here. */
         if (!x || hc_executor_stop(x, id) == HC_ENOTFOUND) {
-            hc_http_job_final(srv, id);
-            if (srv->env.notifier) hc_notifier_wake(srv->env.notifier);
+            hc_api_job_final(api, id);
+            if (api->env.notifier) hc_notifier_wake(api->env.notifier);
         }
         hc_log_set_job(id);
         HC_INFO("http", "job canceled");
         hc_log_set_job(NULL);
-        ret = reply_job(r, MHD_HTTP_OK, &job, false);
+        reply_job(r, HTTP_OK, &job, false);
     }
 done:
     hc_job_fini(&job);
-    return ret;
 }
 
-enum MHD_Result http_api_job(http_req *r) {
-    if (r->mbit == HTTP_DELETE) return cancel(r, r->rest);
-    return status_of(r, r->rest);
+void http_api_job(http_req *r) {
+    if (r->mbit == HTTP_DELETE)
+        cancel(r, r->rest);
+    else
+        status_of(r, r->rest);
 }
 
 /* ---- GET /jobs?status=&limit=&cursor= --------------------------------------- */
 
-enum MHD_Result http_api_list(http_req *r) {
-    hc_http_server *srv = r->srv;
+void http_api_list(http_req *r) {
+    hc_api *api = r->api;
     hc_store_query q = {.order = HC_STORE_ORDER_NEWEST, .limit = 50};
-    const char *st = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "status");
-    const char *lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
-    const char *cur = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "cursor");
+    const char *st = http_arg(r, "status");
+    const char *lim = http_arg(r, "limit");
+    const char *cur = http_arg(r, "cursor");
     /* status: one name or a comma-separated list. */
     for (const char *p = st; p && *p;) {
         size_t n = strcspn(p, ",");
@@ -250,8 +244,9 @@ enum MHD_Result http_api_list(http_req *r) {
             char allowed[128], shown[80];
             hc_enum_list(hc_job_status_names, allowed, sizeof allowed);
             snprintf(shown, sizeof shown, "%.*s", (int)(n < 60 ? n : 60), p);
-            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
-                                    "status: unknown value \"%s\" (allowed: %s)", shown, allowed);
+            http_reply_error(r, HTTP_BAD_REQUEST, "INVAL",
+                             "status: unknown value \"%s\" (allowed: %s)", shown, allowed);
+            return;
         }
         q.status_mask |= HC_JOB_MASK(idx);
         p += n;
@@ -264,32 +259,38 @@ enum MHD_Result http_api_list(http_req *r) {
         if (errno || *end || end == lim || v < 1 || v > 1000) {
             char shown[40];
             snprintf(shown, sizeof shown, "%.30s", lim);
-            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
-                                    "limit: must be an integer between 1 and 1000 (got \"%s\")",
-                                    shown);
+            http_reply_error(r, HTTP_BAD_REQUEST, "INVAL",
+                             "limit: must be an integer between 1 and 1000 (got \"%s\")", shown);
+            return;
         }
         q.limit = (int)v;
     }
     if (cur && *cur) {
-        if (strlen(cur) >= 64)
-            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL", "cursor: not a valid cursor");
+        if (strlen(cur) >= 64) {
+            http_reply_error(r, HTTP_BAD_REQUEST, "INVAL", "cursor: not a valid cursor");
+            return;
+        }
         q.cursor = cur;
     }
     hc_job_list list = {0};
     hc_err err = {0};
-    int rc = hc_store_list(srv->env.store, &q, &list, &err);
-    if (rc == HC_EINVAL)
-        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL", "%s",
-                                err.msg[0] ? err.msg : "cursor: not a valid cursor");
+    int rc = hc_store_list(api->env.store, &q, &list, &err);
+    if (rc == HC_EINVAL) {
+        hc_job_list_fini(&list);
+        http_reply_error(r, HTTP_BAD_REQUEST, "INVAL", "%s",
+                         err.msg[0] ? err.msg : "cursor: not a valid cursor");
+        return;
+    }
     if (rc) {
         hc_job_list_fini(&list);
-        return store_failure(r, rc, &err, "list");
+        store_failure(r, rc, &err, "list");
+        return;
     }
     hc_buf b = {0};
     hc_buf_reserve(&b, (size_t)list.n * 600 + 64);
     hc_buf_puts(&b, "{\"jobs\":[");
     for (int i = 0; i < list.n; i++) {
-        char *json = http_status_json(srv, &list.v[i]);
+        char *json = http_status_json(api, &list.v[i]);
         if (i) hc_buf_puts(&b, ",");
         hc_buf_puts(&b, json);
         free(json);
@@ -303,29 +304,30 @@ enum MHD_Result http_api_list(http_req *r) {
         hc_buf_puts(&b, "null}");
     }
     hc_job_list_fini(&list);
-    return http_reply_json(r, MHD_HTTP_OK, b.p);
+    http_reply_json(r, HTTP_OK, b.p);
 }
 
 /* ---- GET /healthz ------------------------------------------------------------ */
 
-enum MHD_Result http_api_healthz(http_req *r) {
-    hc_http_server *srv = r->srv;
+void http_api_healthz(http_req *r) {
+    hc_api *api = r->api;
     int64_t counts[HC_JOB_STATUS_COUNT] = {0};
     hc_err err = {0};
-    int rc = hc_store_count(srv->env.store, counts, &err);
-    bool draining = atomic_load(&srv->quiesced);
+    int rc = hc_store_count(api->env.store, counts, &err);
+    bool draining = atomic_load(&api->quiesced);
     hc_buf b = {0};
     if (rc) {
         HC_WARN("http", "healthz: store: %s", err.msg[0] ? err.msg : hc_strerror(rc));
         hc_buf_printf(&b, "{\"status\":\"error\",\"store\":\"error\",\"error\":{\"code\":\"%s\"}}",
                       hc_errname(rc));
-        return http_reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE, b.p);
+        http_reply_json(r, HTTP_SERVICE_UNAVAILABLE, b.p);
+        return;
     }
     hc_buf_printf(&b,
                   "{\"status\":\"%s\",\"store\":\"ok\",\"queued\":%" PRId64
                   ",\"processing\":%" PRId64 ",\"workers\":",
                   draining ? "draining" : "ok", counts[HC_JOB_QUEUED], counts[HC_JOB_PROCESSING]);
-    hc_executor *x = executor(srv);
+    hc_executor *x = executor(api);
     if (x) {
         hc_executor_stats s = {0};
         hc_executor_stats_get(x, &s);
@@ -335,16 +337,16 @@ enum MHD_Result http_api_healthz(http_req *r) {
     } else {
         hc_buf_puts(&b, "null}");
     }
-    return http_reply_json(r, draining ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, b.p);
+    http_reply_json(r, draining ? HTTP_SERVICE_UNAVAILABLE : HTTP_OK, b.p);
 }
 
 /* ---- GET /metrics (Prometheus text format 0.0.4) ------------------------------ */
 
-enum MHD_Result http_api_metrics(http_req *r) {
-    hc_http_server *srv = r->srv;
+void http_api_metrics(http_req *r) {
+    hc_api *api = r->api;
     int64_t counts[HC_JOB_STATUS_COUNT] = {0};
     hc_err err = {0};
-    bool store_up = hc_store_count(srv->env.store, counts, &err) == 0;
+    bool store_up = hc_store_count(api->env.store, counts, &err) == 0;
     hc_buf b = {0};
     hc_buf_printf(&b,
                   "# HELP hydra_store_up Whether the job store answered.\n"
@@ -361,7 +363,7 @@ enum MHD_Result http_api_metrics(http_req *r) {
                       "# TYPE hydra_queue_depth gauge\nhydra_queue_depth %" PRId64 "\n",
                       counts[HC_JOB_QUEUED]);
     }
-    hc_executor *x = executor(srv);
+    hc_executor *x = executor(api);
     if (x) {
         hc_executor_stats s = {0};
         hc_executor_stats_get(x, &s);
@@ -378,14 +380,14 @@ enum MHD_Result http_api_metrics(http_req *r) {
 
     uint64_t bucket[HTTP_RENDER_BUCKETS + 1], count, frames, finished[HC_JOB_STATUS_COUNT];
     double sum, fps;
-    pthread_mutex_lock(&srv->mu);
-    memcpy(bucket, srv->render_bucket, sizeof bucket);
-    memcpy(finished, srv->finished, sizeof finished);
-    count = srv->render_count;
-    sum = srv->render_sum_s;
-    frames = srv->frames_total;
-    fps = srv->last_fps;
-    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_lock(&api->mu);
+    memcpy(bucket, api->render_bucket, sizeof bucket);
+    memcpy(finished, api->finished, sizeof finished);
+    count = api->render_count;
+    sum = api->render_sum_s;
+    frames = api->frames_total;
+    fps = api->last_fps;
+    pthread_mutex_unlock(&api->mu);
     hc_buf_puts(&b, "# HELP hydra_render_seconds Wall time of completed renders.\n"
                     "# TYPE hydra_render_seconds histogram\n");
     uint64_t cum = 0;
@@ -415,15 +417,12 @@ enum MHD_Result http_api_metrics(http_req *r) {
     hc_buf_puts(&b, "# HELP hydra_http_requests_total HTTP responses by status code.\n"
                     "# TYPE hydra_http_requests_total counter\n");
     for (int i = 0; i < 500; i++) {
-        uint64_t v = atomic_load_explicit(&srv->codes[i], memory_order_relaxed);
+        uint64_t v = atomic_load_explicit(&api->codes[i], memory_order_relaxed);
         if (v)
             hc_buf_printf(&b, "hydra_http_requests_total{code=\"%d\"} %" PRIu64 "\n", i + 100, v);
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(b.n, b.p, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(b.p);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    return http_reply(r, MHD_HTTP_OK, resp);
+    http_status(r, HTTP_OK);
+    hc_buf_fini(&r->out->body);
+    r->out->body = b;
+    http_add_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -7,7 +7,9 @@
  * characters are refused before touching the disk, and the resolved path
  * (realpath, so symlinks are followed first) must still lie inside the
  * outputs directory's own resolved path. Bodies are never copied into
- * memory: libmicrohttpd sends from the file descriptor. */
+ * memory here: the response carries the file descriptor and range (the
+ * server sends from it; the Lambda adapter reads it). The file reading is
+ * file_open() alone, so storage other than a directory can replace it. */
 #include "http/http_int.h"
 
 #include "jobs/hc_jobs.h"
@@ -27,18 +29,16 @@
 
 /* ---- URL signing ------------------------------------------------------------ */
 
-bool http_sign_check(const hc_http_server *srv, struct MHD_Connection *conn, const char *key) {
-    if (!srv->sign_secret[0]) return false;
-    const char *exp = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "exp");
-    const char *sig = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sig");
-    return hc_urlsign_check(srv->sign_secret, key, exp, sig);
+bool http_sign_check(const http_req *r, const char *key) {
+    if (!r->api->sign_secret[0]) return false;
+    return hc_urlsign_check(r->api->sign_secret, key, http_arg(r, "exp"), http_arg(r, "sig"));
 }
 
-char *http_sign_url(const hc_http_server *srv, const char *url) {
-    if (!srv->sign_secret[0] || !url) return NULL;
+char *http_sign_url(const hc_api *api, const char *url) {
+    if (!api->sign_secret[0] || !url) return NULL;
     for (int i = 0; i < 2; i++) {
-        const char *p = srv->file_prefix[i];
-        if (p && *p && !strncmp(url, p, strlen(p))) return hc_urlsign(srv->sign_secret, p, url);
+        const char *p = api->file_prefix[i];
+        if (p && *p && !strncmp(url, p, strlen(p))) return hc_urlsign(api->sign_secret, p, url);
     }
     return NULL;
 }
@@ -152,25 +152,42 @@ static bool etag_listed(const char *list, const char *etag) {
     return false;
 }
 
-enum MHD_Result http_files_get(http_req *r) {
-    hc_http_server *srv = r->srv;
-    const char *key = r->rest;
-    if (srv->keys && !r->authed && !http_sign_check(srv, r->conn, key))
-        return http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED",
-                                "an API key or a valid, unexpired signed URL is required");
-    if (hc_storage_key_check(key, NULL) != 0 || strstr(key, "%00"))
-        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "INVAL",
-                                "file key: must be a relative path inside the outputs");
+/* The file reading: open key under the outputs directory (resolved,
+ * never outside it) as a regular file. 0 with *fd and *st, or
+ * HC_ENOTFOUND. */
+static int file_open(const hc_api *api, const char *key, int *fd, struct stat *st) {
     char path[PATH_MAX], real[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", srv->outputs_real, key) >= (int)sizeof path ||
-        !realpath(path, real) || strncmp(real, srv->outputs_real, srv->outputs_real_len) ||
-        real[srv->outputs_real_len] != '/')
-        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "no such file");
-    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (snprintf(path, sizeof path, "%s/%s", api->outputs_real, key) >= (int)sizeof path ||
+        !realpath(path, real) || strncmp(real, api->outputs_real, api->outputs_real_len) ||
+        real[api->outputs_real_len] != '/')
+        return HC_ENOTFOUND;
+    *fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (*fd < 0 || fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        if (*fd >= 0) close(*fd);
+        *fd = -1;
+        return HC_ENOTFOUND;
+    }
+    return 0;
+}
+
+void http_files_get(http_req *r) {
+    hc_api *api = r->api;
+    const char *key = r->rest;
+    if (api->keys && !r->authed && !http_sign_check(r, key)) {
+        http_reply_error(r, HTTP_UNAUTHORIZED, "UNAUTHORIZED",
+                         "an API key or a valid, unexpired signed URL is required");
+        return;
+    }
+    if (hc_storage_key_check(key, NULL) != 0 || strstr(key, "%00")) {
+        http_reply_error(r, HTTP_BAD_REQUEST, "INVAL",
+                         "file key: must be a relative path inside the outputs");
+        return;
+    }
+    int fd = -1;
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0) close(fd);
-        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "NOTFOUND", "no such file");
+    if (file_open(api, key, &fd, &st) != 0) {
+        http_reply_error(r, HTTP_NOT_FOUND, "NOTFOUND", "no such file");
+        return;
     }
     uint64_t size = (uint64_t)st.st_size;
     char etag[64], lastmod[40], crange[80];
@@ -178,50 +195,45 @@ enum MHD_Result http_files_get(http_req *r) {
              (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
     http_date(lastmod, sizeof lastmod, st.st_mtim.tv_sec);
 
-    struct MHD_Response *resp = NULL;
-    unsigned status = MHD_HTTP_OK;
-    const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "If-None-Match");
+    const char *inm = http_header(r, "If-None-Match");
+    const char *range = http_header(r, "Range");
+    const char *if_range = http_header(r, "If-Range");
+    uint64_t start = 0, len = size;
+    range_kind rk = RANGE_NONE;
     if (inm && etag_listed(inm, etag)) {
         close(fd);
-        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        status = MHD_HTTP_NOT_MODIFIED;
+        http_status(r, HTTP_NOT_MODIFIED);
         goto headers;
     }
-    const char *range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Range");
-    const char *if_range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "If-Range");
     if (range && if_range && strcmp(if_range, etag) && strcmp(if_range, lastmod))
         range = NULL; /* the client's copy is stale: send it all */
-    uint64_t start = 0, len = size;
-    range_kind rk = parse_range(range, size, &start, &len);
+    rk = parse_range(range, size, &start, &len);
     if (rk == RANGE_UNSATISFIABLE) {
         close(fd);
         snprintf(crange, sizeof crange, "bytes */%" PRIu64, size);
-        resp = http_error_response("RANGE_NOT_SATISFIABLE", "range: outside the file's size");
-        if (resp) MHD_add_response_header(resp, "Content-Range", crange);
-        status = MHD_HTTP_RANGE_NOT_SATISFIABLE;
+        http_reply_error(r, HTTP_RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE",
+                         "range: outside the file's size");
+        http_add_header(r, "Content-Range", crange);
         goto headers;
     }
+    http_status(r, HTTP_OK);
     if (rk == RANGE_OK) {
-        status = MHD_HTTP_PARTIAL_CONTENT;
+        http_status(r, HTTP_PARTIAL_CONTENT);
         snprintf(crange, sizeof crange, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start,
                  start + len - 1, size);
     }
     if (len == 0) {
         close(fd);
-        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    } else {
-        resp = MHD_create_response_from_fd_at_offset64(len, fd, start);
-        if (!resp) close(fd);
+    } else { /* sent from the descriptor, never copied here */
+        r->out->fd = fd;
+        r->out->file_off = start;
+        r->out->file_len = len;
     }
-    if (resp) {
-        MHD_add_response_header(resp, "Content-Type", content_type(key));
-        if (rk == RANGE_OK) MHD_add_response_header(resp, "Content-Range", crange);
-    }
+    http_add_header(r, "Content-Type", content_type(key));
+    if (rk == RANGE_OK) http_add_header(r, "Content-Range", crange);
 headers:
-    if (!resp) return MHD_NO;
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    MHD_add_response_header(resp, "ETag", etag);
-    MHD_add_response_header(resp, "Last-Modified", lastmod);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    return http_reply(r, status, resp);
+    http_add_header(r, "Accept-Ranges", "bytes");
+    http_add_header(r, "ETag", etag);
+    http_add_header(r, "Last-Modified", lastmod);
+    http_add_header(r, "X-Content-Type-Options", "nosniff");
 }
