@@ -32,7 +32,8 @@ typedef struct hc_sigv4 {
 
 /* Header form. headers: the request's own "Name: value" lines that will be sent (all are signed;
  * Host is derived from url when not given). payload_sha256: hex SHA-256 of the body, or
- * "UNSIGNED-PAYLOAD", or NULL to hash body[0..body_len). Appends to *out the lines to send with
+ * "UNSIGNED-PAYLOAD", or NULL to hash body[0..body_len) (or to take the value of an
+ * x-amz-content-sha256 line among headers). Appends to *out the lines to send with
  * the request: "X-Amz-Date: ...", "X-Amz-Security-Token: ..." (temporary credentials),
  * "x-amz-content-sha256: ..." (service "s3"), "Authorization: AWS4-HMAC-SHA256 ...". The query
  * string of url is canonicalised (sorted, encoded) as SigV4 requires.

@@ -282,8 +282,11 @@ int hc_sigv4_compute(const hc_sigv4 *sv, const hc_sigv4_parts *p, hc_sigv4_resul
 
     /* The payload hash. */
     char payload[128];
-    if (p->payload_sha256)
-        snprintf(payload, sizeof payload, "%s", p->payload_sha256);
+    const char *given = p->payload_sha256;
+    for (size_t i = 0; !given && i < hl.n; i++) /* an x-amz-content-sha256 the caller sends */
+        if (strcmp(hl.v[i].name, "x-amz-content-sha256") == 0) given = hl.v[i].value;
+    if (given)
+        snprintf(payload, sizeof payload, "%s", given);
     else
         hc_sha256_hex(p->body, p->body_len, payload);
 
