@@ -42,7 +42,8 @@ struct hc_aws {
     char *profile; /* AWS_PROFILE or "default" */
     hc_aws_creds creds;
     bool have;
-    char source[64]; /* where the cached credentials came from (for logs) */
+    char source[64];     /* where the cached credentials came from (for logs) */
+    char container[256]; /* the container agent's base URL */
 };
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -141,6 +142,7 @@ int hc_aws_open(hc_aws **out, hc_err *err) {
     (void)err;
     hc_aws *a = hc_xcalloc(1, sizeof *a);
     pthread_mutex_init(&a->mu, NULL);
+    snprintf(a->container, sizeof a->container, "%s", CONTAINER_HOST);
     a->profile = hc_strdup(env("AWS_PROFILE") ? env("AWS_PROFILE") : "default");
     const char *r = env("AWS_REGION");
     if (!r) r = env("AWS_DEFAULT_REGION");
@@ -319,7 +321,14 @@ static bool full_uri_host_ok(const hc_url *u) {
            strcasecmp(h, "fd00:ec2::23") == 0;
 }
 
-static int from_container(hc_aws_creds *c, hc_err *err) {
+void hc_aws_set_container_host(hc_aws *aws, const char *base_url) {
+    pthread_mutex_lock(&aws->mu);
+    snprintf(aws->container, sizeof aws->container, "%s", base_url ? base_url : CONTAINER_HOST);
+    aws->have = false;
+    pthread_mutex_unlock(&aws->mu);
+}
+
+static int from_container(const hc_aws *a, hc_aws_creds *c, hc_err *err) {
     const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     if (!rel && !full) return 0;
@@ -327,7 +336,7 @@ static int from_container(hc_aws_creds *c, hc_err *err) {
     hc_strlist h = {0};
     int rc = 0;
     if (rel) {
-        snprintf(url, sizeof url, "%s%s%s", CONTAINER_HOST, rel[0] == '/' ? "" : "/", rel);
+        snprintf(url, sizeof url, "%s%s%s", a->container, rel[0] == '/' ? "" : "/", rel);
     } else {
         snprintf(url, sizeof url, "%s", full);
         hc_url u;
@@ -416,7 +425,7 @@ static int resolve(const hc_aws *a, hc_aws_creds *c, char *source, size_t slen, 
         memset(c, 0, sizeof *c);
         int rc = i == 0   ? from_env(c, err)
                  : i == 1 ? from_profile(a, c, err)
-                 : i == 2 ? from_container(c, err)
+                 : i == 2 ? from_container(a, c, err)
                           : from_imds(c, err);
         if (rc == 1) {
             snprintf(source, slen, "%s", names[i]);

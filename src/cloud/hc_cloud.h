@@ -122,6 +122,10 @@ int hc_aws_call(hc_aws *aws, const char *service, const hc_httpc_req *req, hc_ht
  * ..."), and the error type copied into aws_type (may be NULL) so callers can branch on it. */
 int hc_aws_json(hc_aws *aws, const char *service, const char *target, const char *body, hc_buf *out,
                 char *aws_type, size_t aws_type_len, hc_err *err);
+/* The base URL AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is appended to
+ * (NULL: the ECS/Batch agent, http://169.254.170.2); for tests, which
+ * cannot listen there. Drops cached credentials. */
+void hc_aws_set_container_host(hc_aws *aws, const char *base_url);
 /* ---- end of AWS credentials, endpoints, SigV4 ------------------------------- */
 
 #endif

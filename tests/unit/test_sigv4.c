@@ -468,41 +468,6 @@ HC_TEST(sigv4_matches_botocore) {
 
 /* ---- s3rver checks our signatures ------------------------------------------------- */
 
-/* Start s3rver (tests/emulators) on an ephemeral loopback port with bucket
- * `bucket`; returns the port or -1. The runner kills it with the test's
- * process group. */
-static int start_s3rver(const char *bucket) {
-    const char *tmp = hc_test_tmpdir();
-    char js[4096], dir[4096], log[4096];
-    snprintf(js, sizeof js, "%s/tests/emulators/node_modules/s3rver/bin/s3rver.js", hc_test_root());
-    if (access(js, R_OK) != 0) return -2;
-    snprintf(dir, sizeof dir, "%s/s3", tmp);
-    snprintf(log, sizeof log, "%s/s3rver.log", tmp);
-    mkdir(dir, 0755);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("node", "node", js, "-a", "127.0.0.1", "-p", "0", "-d", dir, "--configure-bucket",
-               bucket, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 300; i++) {
-        char *s = hc_test_read_file(log, NULL);
-        const char *m = s ? strstr(s, "listening on 127.0.0.1:") : NULL;
-        int port = m ? atoi(m + 23) : 0;
-        free(s);
-        if (port > 0) return port;
-        if (waitpid(pid, NULL, WNOHANG) == pid) return -1;
-        hc_test_sleep_ms(50);
-    }
-    return -1;
-}
-
 static long curl_status(const char *url, char **body) {
     char cmd[16384];
     /* the URL is single-quoted: ours never contain a quote */
@@ -523,7 +488,7 @@ static long curl_status(const char *url, char **body) {
 }
 
 HC_TEST(sigv4_s3rver_signed_put_presigned_get) {
-    int port = start_s3rver("hc-test");
+    int port = hc_test_s3rver("hc-test");
     if (port == -2) SKIP("s3rver is not installed (tests/emulators)");
     CHECKF(port > 0, "s3rver did not start (see s3rver.log)");
     hc_aws_creds cr = {.access_key_id = "S3RVER", .secret_access_key = "S3RVER"};
