@@ -197,6 +197,32 @@ int hc_test_s3rver(const char *bucket) {
     return -1;
 }
 
+int hc_test_sigv4_verifier(void) {
+    char portfile[PATH_MAX + 16], script[PATH_MAX + 48];
+    snprintf(portfile, sizeof portfile, "%s/verify.port", tmpdir);
+    snprintf(script, sizeof script, "%s/tests/data/sigv4_verify.py", root);
+    /* Debian's python3-botocore belongs to the system python */
+    const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    unlink(portfile);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        execlp(py, py, script, portfile, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        char *s = hc_test_read_file(portfile, NULL);
+        int port = s && strchr(s, '\n') ? atoi(s) : 0;
+        free(s);
+        if (port > 0) return port;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) && WEXITSTATUS(st) == 3 ? -3 : -1;
+        hc_test_sleep_ms(25);
+    }
+    return -1;
+}
+
 int hc_test_make_jpegs(const char *dir, int n, int w, int h) {
     for (int i = 0; i < n; i++) {
         char cmd[PATH_MAX + 256];

@@ -635,6 +635,43 @@ HC_TEST(aws_call_s3_put_file_and_get) {
            r.body.p);
     hc_httpc_resp_fini(&r);
 
+    /* The same through the botocore verifier, which checks the signature. */
+    int vport = hc_test_sigv4_verifier();
+    if (vport > 0) {
+        snprintf(ep, sizeof ep, "http://127.0.0.1:%d", vport);
+        setenv("AWS_ENDPOINT_URL_S3", ep, 1);
+        CHECK(hc_aws_endpoint(a, "s3", base, sizeof base, &err) == 0);
+        snprintf(url, sizeof url, "%s/hc-aws/out/part%%201.bin", base);
+        rc = hc_aws_call(a, "s3",
+                         &(hc_httpc_req){.method = "PUT",
+                                         .url = url,
+                                         .headers = hdrs,
+                                         .body_path = path,
+                                         .body_off = 4,
+                                         .body_len = 8},
+                         &r, &err);
+        CHECKF(rc == 0 && r.status == 200, "verified PUT rc %d status %ld: %s %s", rc, r.status,
+               err.msg, r.body.p);
+        hc_httpc_resp_fini(&r);
+        rc = hc_aws_call(a, "s3", &(hc_httpc_req){.url = url}, &r, &err);
+        CHECKF(rc == 0 && r.status == 200 && strcmp(r.body.p, "456789ab") == 0,
+               "verified GET %ld %s", r.status, r.body.p);
+        hc_httpc_resp_fini(&r);
+        /* and a JSON API call (dynamodb signing rules, session token) */
+        setenv("AWS_ENDPOINT_URL_DYNAMODB", ep, 1);
+        setenv("AWS_SESSION_TOKEN", "a-session-token", 1);
+        hc_aws_close(a);
+        CHECK(hc_aws_open(&a, &err) == 0);
+        hc_buf out = {0};
+        char type[64];
+        rc = hc_aws_json(a, "dynamodb", "DynamoDB_20120810.ListTables", "{\"Limit\":1}", &out, type,
+                         sizeof type, &err);
+        CHECKF(rc == 0 && strcmp(out.p, "{}") == 0, "verified JSON call rc %d: %s", rc, err.msg);
+        hc_buf_fini(&out);
+    } else {
+        CHECKF(vport == -3, "verifier did not start");
+    }
+
     /* Authorization among the caller's headers is refused before sending. */
     const char *bad[] = {"Authorization: AWS4-HMAC-SHA256 x", NULL};
     rc = hc_aws_call(a, "s3", &(hc_httpc_req){.url = url, .headers = bad}, &r, &err);
