@@ -15,6 +15,9 @@
  *   4. EC2 IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254;
  *      off with AWS_EC2_METADATA_DISABLED=true): token PUT, role GET, credentials GET.
  * A failed refresh keeps serving credentials that have not expired yet.
+ * Missing or half-configured credentials and a missing region are HC_EIO
+ * (a deployment problem, exit class 1), never HC_EINVAL (the caller's
+ * request).
  *
  * Invariants: one mutex guards the cache (a refresh holds it, so
  * concurrent callers wait for one fetch instead of racing); nothing here
@@ -199,7 +202,7 @@ int hc_aws_endpoint(const hc_aws *aws, const char *service, char *buf, size_t le
     } else {
         const char *region = hc_aws_region(aws);
         if (!region)
-            return hc_err_set(err, HC_EINVAL,
+            return hc_err_set(err, HC_EIO,
                               "aws: no region for %s (set AWS_REGION, or region in the profile)",
                               service);
         const char *dom = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
@@ -218,14 +221,14 @@ static int from_env(hc_aws_creds *c, hc_err *err) {
     const char *id = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
     if (!id && !secret) return 0;
     if (!id || !secret)
-        return hc_err_set(err, HC_EINVAL, "aws: %s is set but %s is not",
+        return hc_err_set(err, HC_EIO, "aws: %s is set but %s is not",
                           id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
                           id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
     const char *tok = env("AWS_SESSION_TOKEN");
     if (!copy_field(c->access_key_id, sizeof c->access_key_id, id) ||
         !copy_field(c->secret_access_key, sizeof c->secret_access_key, secret) ||
         !copy_field(c->session_token, sizeof c->session_token, tok ? tok : ""))
-        return hc_err_set(err, HC_EINVAL, "aws: credentials in the environment too long");
+        return hc_err_set(err, HC_EIO, "aws: credentials in the environment too long");
     return 1;
 }
 
@@ -235,7 +238,7 @@ static int from_file(const char *path, const char *section, hc_aws_creds *c, hc_
     bool has_secret = ini_get(path, section, "aws_secret_access_key", secret, sizeof secret);
     if (!has_id && !has_secret) return 0;
     if (!has_id || !has_secret)
-        return hc_err_set(err, HC_EINVAL, "aws: %s [%s]: %s missing", path, section,
+        return hc_err_set(err, HC_EIO, "aws: %s [%s]: %s missing", path, section,
                           has_id ? "aws_secret_access_key" : "aws_access_key_id");
     memcpy(c->access_key_id, id, sizeof id);
     memcpy(c->secret_access_key, secret, sizeof secret);
@@ -340,14 +343,13 @@ static int from_container(const hc_aws *a, hc_aws_creds *c, hc_err *err) {
     } else {
         snprintf(url, sizeof url, "%s", full);
         hc_url u;
-        if ((rc = hc_url_parse(url, &u, err)) != 0) {
-            hc_err_prefix(err, "aws: AWS_CONTAINER_CREDENTIALS_FULL_URI: ");
-            return rc;
-        }
+        hc_err e2 = {0};
+        if (hc_url_parse(url, &u, &e2) != 0)
+            return hc_err_set(err, HC_EIO, "aws: AWS_CONTAINER_CREDENTIALS_FULL_URI: %s", e2.msg);
         bool ok = full_uri_host_ok(&u);
         hc_url_fini(&u);
         if (!ok)
-            return hc_err_set(err, HC_EINVAL,
+            return hc_err_set(err, HC_EIO,
                               "aws: AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http only to "
                               "loopback or the container agent's address");
         const char *tf = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
@@ -539,8 +541,7 @@ static int call_prepare(void *ud, const hc_httpc_req *req, int attempt, hc_strli
     const char *region = hc_aws_region(cc->aws);
     if (!region) {
         memset(&cr, 0, sizeof cr);
-        return hc_err_set(err, HC_EINVAL,
-                          "aws: no region (set AWS_REGION, or region in the profile)");
+        return hc_err_set(err, HC_EIO, "aws: no region (set AWS_REGION, or region in the profile)");
     }
     hc_sigv4 sv = {.creds = &cr, .region = region, .service = cc->service};
     /* The caller's headers and what its prepare added are all signed. */

@@ -106,6 +106,8 @@ hc_aws_region(const hc_aws *aws); /* AWS_REGION, else AWS_DEFAULT_REGION, else p
  * https://<endpoint-prefix>.<region>.amazonaws.com. No trailing slash. */
 int hc_aws_endpoint(const hc_aws *aws, const char *service, char *buf, size_t len, hc_err *err);
 /* Current credentials (copied; refreshed when within 5 min of expiry). HC_EIO/HC_ENET when none. */
+/* (Also HC_EIO for half-configured ones, e.g. a key id without a secret; a
+ * missing region is HC_EIO from hc_aws_endpoint and hc_aws_call.) */
 int hc_aws_creds_get(hc_aws *aws, hc_aws_creds *out, hc_err *err);
 /* One signed AWS API call through hc_httpc_do with an unguarded infrastructure policy (retries
  * with back-off on 5xx, 429 and the throttling error codes in the body: ThrottlingException,

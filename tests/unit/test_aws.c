@@ -106,7 +106,7 @@ HC_TEST(aws_region_and_endpoints) {
     CHECK(hc_aws_open(&a, &err) == 0);
     CHECK(hc_aws_region(a) == NULL);
     /* No region is an error only when one is needed. */
-    CHECK(hc_aws_endpoint(a, "s3", buf, sizeof buf, &err) == HC_EINVAL);
+    CHECK(hc_aws_endpoint(a, "s3", buf, sizeof buf, &err) == HC_EIO);
     CHECKF(strstr(err.msg, "region"), "%s", err.msg);
     hc_err_clear(&err);
     hc_aws_close(a);
@@ -240,7 +240,7 @@ HC_TEST(aws_creds_env_and_shared_files) {
     hc_err err = {0};
     hc_aws_creds c;
     CHECK(hc_aws_open(&a, &err) == 0);
-    CHECK(hc_aws_creds_get(a, &c, &err) == HC_EINVAL);
+    CHECK(hc_aws_creds_get(a, &c, &err) == HC_EIO);
     CHECKF(strstr(err.msg, "[half]") && strstr(err.msg, "aws_secret_access_key"), "%s", err.msg);
     hc_aws_close(a);
 
@@ -256,7 +256,7 @@ HC_TEST(aws_creds_env_and_shared_files) {
     hc_aws_close(a);
     unsetenv("AWS_SECRET_ACCESS_KEY");
     CHECK(hc_aws_open(&a, &err) == 0);
-    CHECK(hc_aws_creds_get(a, &c, &err) == HC_EINVAL);
+    CHECK(hc_aws_creds_get(a, &c, &err) == HC_EIO);
     CHECKF(strstr(err.msg, "AWS_SECRET_ACCESS_KEY"), "%s", err.msg);
     hc_aws_close(a);
 
@@ -370,7 +370,7 @@ HC_TEST(aws_creds_full_uri_authorization_token) {
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://198.51.100.7/creds", 1);
     hc_err_clear(&err);
     CHECK(hc_aws_open(&a, &err) == 0);
-    CHECK(hc_aws_creds_get(a, &c, &err) == HC_EINVAL);
+    CHECK(hc_aws_creds_get(a, &c, &err) == HC_EIO);
     CHECKF(strstr(err.msg, "FULL_URI"), "%s", err.msg);
     hc_aws_close(a);
 }
