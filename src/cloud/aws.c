@@ -660,7 +660,18 @@ int hc_aws_json(hc_aws *aws, const char *service, const char *target, const char
         }
     }
     if (aws_type && aws_type_len) snprintf(aws_type, aws_type_len, "%s", type);
+    /* Refused credentials are the deployment's problem, not the request's. */
+    static const char *const auth_types[] = {
+        "UnrecognizedClientException", "AccessDeniedException",
+        "ExpiredTokenException",       "InvalidSignatureException",
+        "IncompleteSignature",         "MissingAuthenticationTokenException",
+        "InvalidClientTokenId",        "SignatureDoesNotMatch",
+    };
+    bool auth = r.status == 401 || r.status == 403;
+    for (size_t i = 0; i < sizeof auth_types / sizeof auth_types[0]; i++)
+        if (strcmp(type, auth_types[i]) == 0) auth = true;
     int code = r.status >= 500 || r.status == 429 || is_throttling(type) ? HC_ENET
+               : auth                                                    ? HC_EIO
                : r.status >= 400                                         ? HC_EINVAL
                                                                          : HC_EIO;
     rc = hc_err_set(err, code, "%s: %s: %s (HTTP %ld, %d attempts)", service,

@@ -121,7 +121,9 @@ int hc_aws_call(hc_aws *aws, const char *service, const hc_httpc_req *req, hc_ht
  * secretsmanager); on a non-2xx answer returns HC_ENET for 5xx/throttling after retries, HC_EINVAL
  * (4xx) etc., with the AWS error type and message in err ("dynamodb:
  * ConditionalCheckFailedException:
- * ..."), and the error type copied into aws_type (may be NULL) so callers can branch on it. */
+ * ..."), and the error type copied into aws_type (may be NULL) so callers can branch on it.
+ * (HC_EIO, not HC_EINVAL, for a 401/403 or a refused-credentials type such as
+ * UnrecognizedClientException, AccessDeniedException, ExpiredTokenException.) */
 int hc_aws_json(hc_aws *aws, const char *service, const char *target, const char *body, hc_buf *out,
                 char *aws_type, size_t aws_type_len, hc_err *err);
 /* The base URL AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is appended to

@@ -26,6 +26,7 @@ Binds 127.0.0.1 on an ephemeral port and writes "PORT\\n" to PORTFILE
   A JSON API (for hc_aws_json), POST /json-api/ signed with SigV4 (else 403):
     X-Amz-Target Test.Throttle -> 400 ThrottlingException twice, then 200;
     Test.Unavailable -> 503; Test.Fail -> 400 ValidationException ("Message");
+    key id AKIADENIED -> 400 UnrecognizedClientException;
     anything else -> 200 with what it saw (target, content type, token, body).
 
 Every answer hands out new keys (AccessKeyId ends in a counter) expiring
@@ -161,6 +162,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(403, json.dumps({"__type": "MissingAuthenticationTokenException",
                                               "message": "no signature"}),
                              "application/x-amz-json-1.0")
+        if "Credential=AKIADENIED/" in auth:
+            return self.send(400, json.dumps({
+                "__type": "com.amazon.coral.service#UnrecognizedClientException",
+                "message": "The security token included in the request is invalid."}),
+                "application/x-amz-json-1.0")
         if target == "Test.Throttle" and seen <= 2:
             return self.send(400, json.dumps({
                 "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",

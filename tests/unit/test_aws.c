@@ -469,6 +469,29 @@ HC_TEST(aws_json_retries_throttling_and_reports_errors) {
     CHECK(!strstr(err.msg, "secret") && !strstr(err.msg, "session"));
     hc_err_clear(&err);
 
+    /* Unsigned (here: the stand-in's 403 for a missing signature) is HC_EIO. */
+    {
+        hc_httpc_resp r;
+        char u[256];
+        snprintf(u, sizeof u, "http://127.0.0.1:%d/json-api/", port);
+        CHECK(hc_httpc_do(NULL,
+                          &(hc_httpc_req){.method = "POST", .url = u, .body = "{}", .body_len = 2},
+                          &r, &err) == 0);
+        CHECKF(r.status == 403, "%ld", r.status);
+        hc_httpc_resp_fini(&r);
+    }
+    unsetenv("AWS_SESSION_TOKEN");
+    setenv("AWS_ACCESS_KEY_ID", "AKIADENIED", 1);
+    hc_aws_close(a);
+    CHECK(hc_aws_open(&a, &err) == 0);
+    rc = hc_aws_json(a, "dynamodb", "Test.Denied", "{}", NULL, type, sizeof type, &err);
+    CHECKF(rc == HC_EIO && strcmp(type, "UnrecognizedClientException") == 0, "rc %d %s: %s", rc,
+           type, err.msg);
+    hc_err_clear(&err);
+    setenv("AWS_ACCESS_KEY_ID", "AKIATEST", 1);
+    hc_aws_close(a);
+    CHECK(hc_aws_open(&a, &err) == 0);
+
     /* A 5xx after the retries: HC_ENET. */
     rc = hc_aws_json(a, "dynamodb", "Test.Unavailable", "{}", NULL, type, sizeof type, &err);
     CHECKF(rc == HC_ENET, "rc %d: %s", rc, err.msg);
