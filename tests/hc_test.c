@@ -165,6 +165,64 @@ int hc_test_httpd(const char *dir) {
     return -1;
 }
 
+int hc_test_s3rver(const char *bucket) {
+    char js[PATH_MAX + 64], dir[PATH_MAX + 8], log[PATH_MAX + 16];
+    snprintf(js, sizeof js, "%s/tests/emulators/node_modules/s3rver/bin/s3rver.js", root);
+    if (access(js, R_OK) != 0) return -2;
+    snprintf(dir, sizeof dir, "%s/s3", tmpdir);
+    snprintf(log, sizeof log, "%s/s3rver.log", tmpdir);
+    mkdir(dir, 0755);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        /* without --silent it prints "S3rver listening on 127.0.0.1:PORT" */
+        execlp("node", "node", js, "-a", "127.0.0.1", "-p", "0", "-d", dir, "--configure-bucket",
+               bucket, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300; i++) {
+        char *s = hc_test_read_file(log, NULL);
+        const char *m = s ? strstr(s, "listening on 127.0.0.1:") : NULL;
+        int port = m ? atoi(m + 23) : 0;
+        free(s);
+        if (port > 0) return port;
+        if (waitpid(pid, NULL, WNOHANG) == pid) return -1;
+        hc_test_sleep_ms(50);
+    }
+    return -1;
+}
+
+int hc_test_sigv4_verifier(void) {
+    char portfile[PATH_MAX + 16], script[PATH_MAX + 48];
+    snprintf(portfile, sizeof portfile, "%s/verify.port", tmpdir);
+    snprintf(script, sizeof script, "%s/tests/data/sigv4_verify.py", root);
+    /* Debian's python3-botocore belongs to the system python */
+    const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    unlink(portfile);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        execlp(py, py, script, portfile, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        char *s = hc_test_read_file(portfile, NULL);
+        int port = s && strchr(s, '\n') ? atoi(s) : 0;
+        free(s);
+        if (port > 0) return port;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) && WEXITSTATUS(st) == 3 ? -3 : -1;
+        hc_test_sleep_ms(25);
+    }
+    return -1;
+}
+
 int hc_test_make_jpegs(const char *dir, int n, int w, int h) {
     for (int i = 0; i < n; i++) {
         char cmd[PATH_MAX + 256];

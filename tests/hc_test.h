@@ -73,6 +73,17 @@ int hc_test_httpd(const char *dir);
  * different hue). Returns 0 or -1. */
 int hc_test_make_jpegs(const char *dir, int n, int w, int h);
 
+/* Start s3rver (tests/emulators/node_modules, keys S3RVER/S3RVER) on an
+ * ephemeral loopback port with bucket `bucket` (data under the test's
+ * tmpdir, its log in s3rver.log there). Returns the port, -1 if it did not
+ * start, -2 when s3rver is not installed (SKIP). Killed with the test. */
+int hc_test_s3rver(const char *bucket);
+
+/* Start tests/data/sigv4_verify.py (a loopback server checking every
+ * request's SigV4 signature with botocore; keys S3RVER/S3RVER). Returns the
+ * port, -1 if it did not start, -3 without botocore (SKIP). */
+int hc_test_sigv4_verifier(void);
+
 /* Start `hydra-compose serve --listen 127.0.0.1:0 --data-dir data_dir ARGS`
  * (args: extra shell words, may be NULL) in the background, its stderr in
  * data_dir/../serve-PID.log; waits for the line with the URL. Returns the

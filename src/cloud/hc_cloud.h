@@ -32,7 +32,8 @@ typedef struct hc_sigv4 {
 
 /* Header form. headers: the request's own "Name: value" lines that will be sent (all are signed;
  * Host is derived from url when not given). payload_sha256: hex SHA-256 of the body, or
- * "UNSIGNED-PAYLOAD", or NULL to hash body[0..body_len). Appends to *out the lines to send with
+ * "UNSIGNED-PAYLOAD", or NULL to hash body[0..body_len) (or to take the value of an
+ * x-amz-content-sha256 line among headers). Appends to *out the lines to send with
  * the request: "X-Amz-Date: ...", "X-Amz-Security-Token: ..." (temporary credentials),
  * "x-amz-content-sha256: ..." (service "s3"), "Authorization: AWS4-HMAC-SHA256 ...". The query
  * string of url is canonicalised (sorted, encoded) as SigV4 requires.
@@ -105,6 +106,8 @@ hc_aws_region(const hc_aws *aws); /* AWS_REGION, else AWS_DEFAULT_REGION, else p
  * https://<endpoint-prefix>.<region>.amazonaws.com. No trailing slash. */
 int hc_aws_endpoint(const hc_aws *aws, const char *service, char *buf, size_t len, hc_err *err);
 /* Current credentials (copied; refreshed when within 5 min of expiry). HC_EIO/HC_ENET when none. */
+/* (Also HC_EIO for half-configured ones, e.g. a key id without a secret; a
+ * missing region is HC_EIO from hc_aws_endpoint and hc_aws_call.) */
 int hc_aws_creds_get(hc_aws *aws, hc_aws_creds *out, hc_err *err);
 /* One signed AWS API call through hc_httpc_do with an unguarded infrastructure policy (retries
  * with back-off on 5xx, 429 and the throttling error codes in the body: ThrottlingException,
@@ -118,9 +121,15 @@ int hc_aws_call(hc_aws *aws, const char *service, const hc_httpc_req *req, hc_ht
  * secretsmanager); on a non-2xx answer returns HC_ENET for 5xx/throttling after retries, HC_EINVAL
  * (4xx) etc., with the AWS error type and message in err ("dynamodb:
  * ConditionalCheckFailedException:
- * ..."), and the error type copied into aws_type (may be NULL) so callers can branch on it. */
+ * ..."), and the error type copied into aws_type (may be NULL) so callers can branch on it.
+ * (HC_EIO, not HC_EINVAL, for a 401/403 or a refused-credentials type such as
+ * UnrecognizedClientException, AccessDeniedException, ExpiredTokenException.) */
 int hc_aws_json(hc_aws *aws, const char *service, const char *target, const char *body, hc_buf *out,
                 char *aws_type, size_t aws_type_len, hc_err *err);
+/* The base URL AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is appended to
+ * (NULL: the ECS/Batch agent, http://169.254.170.2); for tests, which
+ * cannot listen there. Drops cached credentials. */
+void hc_aws_set_container_host(hc_aws *aws, const char *base_url);
 /* ---- end of AWS credentials, endpoints, SigV4 ------------------------------- */
 
 

@@ -282,8 +282,11 @@ int hc_sigv4_compute(const hc_sigv4 *sv, const hc_sigv4_parts *p, hc_sigv4_resul
 
     /* The payload hash. */
     char payload[128];
-    if (p->payload_sha256)
-        snprintf(payload, sizeof payload, "%s", p->payload_sha256);
+    const char *given = p->payload_sha256;
+    for (size_t i = 0; !given && i < hl.n; i++) /* an x-amz-content-sha256 the caller sends */
+        if (strcmp(hl.v[i].name, "x-amz-content-sha256") == 0) given = hl.v[i].value;
+    if (given)
+        snprintf(payload, sizeof payload, "%s", given);
     else
         hc_sha256_hex(p->body, p->body_len, payload);
 
@@ -303,7 +306,7 @@ int hc_sigv4_compute(const hc_sigv4 *sv, const hc_sigv4_parts *p, hc_sigv4_resul
             hc_strlist_add(&res->headers, "x-amz-content-sha256: %s", payload);
         }
     }
-    qsort(hl.v, hl.n, sizeof *hl.v, hdr_cmp);
+    if (hl.n > 1) qsort(hl.v, hl.n, sizeof *hl.v, hdr_cmp);
 
     /* Signed headers list and canonical headers. */
     hc_buf signed_h = {0}, canon_h = {0};
@@ -339,7 +342,7 @@ int hc_sigv4_compute(const hc_sigv4 *sv, const hc_sigv4_parts *p, hc_sigv4_resul
             hc_url_encode(&auth_q, kv[i][1], strlen(kv[i][1]), false);
         }
     }
-    qsort(ql.v, ql.n, sizeof *ql.v, qparam_cmp);
+    if (ql.n > 1) qsort(ql.v, ql.n, sizeof *ql.v, qparam_cmp);
 
     /* The canonical request. */
     hc_buf *cq = &res->canonical_request;

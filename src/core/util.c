@@ -228,6 +228,7 @@ void hc_buf_reserve(hc_buf *b, size_t more) {
         fputs("hydra-compose: out of memory\n", stderr);
         abort();
     }
+    np[b->n] = 0; /* NUL-terminated from the first allocation on */
     b->p = np;
     b->cap = cap;
 }
