@@ -4,8 +4,9 @@
  * The store is the queue: a job whose final state was written with a
  * callback_url has cb_state pending and cb_next_us due. The notifier lists
  * due jobs (when woken, else every POLL_MS), POSTs each body once, and
- * writes the outcome back with a compare-and-set on the job's final
- * status: delivered on a 2xx; otherwise cb_attempts+1, the reason in
+ * writes the outcome back (hc_store_callback_result: the delivery fields
+ * only) with a compare-and-set on the job's final status and attempt:
+ * delivered (with the time) on a 2xx; otherwise cb_attempts+1, the reason in
  * cb_last_error and the next try after backoff_ms * 2^(attempts-1), or
  * gave-up after cfg->callback_attempts. The delivery id is the same on
  * every retry of one final state, so receivers can drop duplicates.
@@ -218,6 +219,7 @@ static void deliver(hc_notifier *n, hc_job *job) {
     if (rc == 0) {
         job->cb_state = HC_CB_DELIVERED;
         job->cb_next_us = 0;
+        job->cb_delivered_us = hc_wall_us();
         hc_job_set_str(&job->cb_last_error, NULL);
         HC_INFO(COMP, "delivered %s to %s (attempt %d)", event_name(job->status), shown,
                 job->cb_attempts);
@@ -244,7 +246,7 @@ static void deliver(hc_notifier *n, hc_job *job) {
         }
     }
     hc_err err = {0};
-    int prc = hc_store_put(n->store, job, HC_JOB_MASK(job->status), &err);
+    int prc = hc_store_callback_result(n->store, job, &err);
     if (prc == HC_ECONFLICT)
         HC_INFO(COMP, "the job changed meanwhile (retried?): delivery state not recorded");
     else if (prc != 0)

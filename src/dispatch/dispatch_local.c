@@ -461,15 +461,8 @@ static void stop_the_rest(local *L) {
             hc_job job = {0};
             if (!job_get(L, r.job_id, &job)) continue;
             if (job.status == HC_JOB_PROCESSING) {
-                job.status = HC_JOB_QUEUED;
-                job.attempts = job.attempts > 0 ? job.attempts - 1 : 0;
-                job.started_us = 0;
-                job.progress = 0;
-                job.current_step[0] = 0;
-                job.frames_done = job.frames_total = 0;
-                job.batch_job_id[0] = 0;
                 hc_err err = {0};
-                if (hc_store_put(L->store, &job, HC_JOB_MASK(HC_JOB_PROCESSING), &err) == 0)
+                if (hc_store_release(L->store, r.job_id, job.attempt, &err) == 0)
                     log_job(HC_LOG_INFO, r.job_id, "server stopping: job put back in the queue");
                 else
                     log_job(HC_LOG_ERROR, r.job_id, "cannot put the job back: %s", err.msg);

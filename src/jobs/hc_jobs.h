@@ -241,7 +241,8 @@ typedef struct hc_job {
     double duration_s, render_s;
     char encoder[32];     /* "libx264", "h264_nvenc" */
     char *encoder_reason; /* why that encoder */
-    int attempts;         /* tries started so far */
+    int attempts;         /* tries started so far (an operator retry resets it) */
+    int attempt;          /* claims ever made (never reset): the writer's token, DESIGN.md §11 */
     char *metadata;       /* compact JSON object text, echoed back */
     char *warnings;       /* JSON array text of render warnings, or NULL */
     hc_cb_state cb_state;
@@ -249,6 +250,7 @@ typedef struct hc_job {
     int64_t cb_next_us;
     char cb_delivery[40]; /* X-Hydra-Delivery id, the same across retries */
     char *cb_last_error;  /* why the last delivery attempt failed */
+    int64_t cb_delivered_us; /* when a 2xx was received, 0 = not delivered */
 } hc_job;
 
 /* Free the strings of job and zero it; hc_job_fini on a zeroed job is a no-op. */

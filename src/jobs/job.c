@@ -140,6 +140,22 @@ static json_t *warnings_json(const hc_job *job) {
     return w;
 }
 
+/* The callback's delivery state (DESIGN.md §3): pending until a final
+ * state's callback was delivered or given up ("failed"). */
+static json_t *callback_json(const hc_job *job) {
+    json_t *c = json_object();
+    const char *state = job->cb_state == HC_CB_DELIVERED ? "delivered"
+                        : job->cb_state == HC_CB_GAVE_UP ? "failed"
+                                                         : "pending";
+    json_object_set_new(c, "state", json_string(state));
+    json_object_set_new(c, "attempts", json_integer(job->cb_attempts));
+    json_object_set_new(c, "last_error", job->cb_last_error && *job->cb_last_error
+                                             ? json_string(job->cb_last_error)
+                                             : json_null());
+    json_object_set_new(c, "delivered_at", time_or_null(job->cb_delivered_us));
+    return c;
+}
+
 static const char *status_name(hc_job_status s) {
     return (int)s >= 0 && s < HC_JOB_STATUS_COUNT ? hc_job_status_names[s] : "unknown";
 }
@@ -179,6 +195,7 @@ char *hc_job_status_json(const hc_job *job, const char *output_url, const char *
     json_object_set_new(o, "frames_total", json_integer(job->frames_total));
     json_object_set_new(o, "priority", json_integer(job->priority));
     json_object_set_new(o, "warnings", warnings_json(job));
+    if (hc_job_has_callback(job)) json_object_set_new(o, "callback", callback_json(job));
     return dump(o);
 }
 

@@ -111,32 +111,23 @@ static int mem_get(hc_store *s, const char *job_id, hc_job *out, hc_err *err) {
     return rc;
 }
 
-static int mem_put(hc_store *s, hc_job *job, unsigned expect_mask, hc_err *err) {
+static int mem_update(hc_store *s, const char *job_id, uint64_t fields, const hc_job *values,
+                      unsigned expect_mask, int expect_attempt, hc_err *err) {
     mem_priv *p = hc_store_priv(s);
     int rc = 0;
     pthread_mutex_lock(&p->lock);
-    hc_job *j = find(p, job->job_id);
+    hc_job *j = find(p, job_id);
     if (!j) {
-        rc = hc_err_set(err, HC_ENOTFOUND, "job %s: not found", job->job_id);
+        rc = hc_err_set(err, HC_ENOTFOUND, "job %s: not found", job_id);
         goto done;
     }
-    if (!(expect_mask & HC_JOB_MASK(j->status))) {
-        char want[64];
-        store_mask_names(expect_mask, want, sizeof want);
-        rc = hc_err_set(err, HC_ECONFLICT, "job %s: is %s, not %s", job->job_id,
-                        hc_job_status_names[j->status], want);
+    if (!(expect_mask & HC_JOB_MASK(j->status)) ||
+        (expect_attempt != HC_STORE_ANY_ATTEMPT && j->attempt != expect_attempt)) {
+        rc = store_conflict(job_id, j->status, j->attempt, expect_mask, expect_attempt, err);
         goto done;
     }
-    job->updated_us = hc_wall_us();
-    /* The identity and the request are fixed at create. */
-    hc_job next;
-    hc_job_copy(&next, job);
-    hc_job_set_str(&next.request, j->request);
-    memcpy(next.request_sha256, j->request_sha256, sizeof next.request_sha256);
-    next.created_us = j->created_us;
-    next.seq = j->seq;
-    hc_job_fini(j);
-    *j = next;
+    for (int f = 0; f < HC_JOB_F_COUNT; f++)
+        if ((fields >> f) & 1) store_field_copy(j, values, (hc_job_field)f);
 done:
     pthread_mutex_unlock(&p->lock);
     return rc;
@@ -206,7 +197,7 @@ const hc_store_backend hc_store_mem = {
     .close = mem_close,
     .create = mem_create,
     .get = mem_get,
-    .put = mem_put,
+    .update = mem_update,
     .list = mem_list,
     .count = mem_count,
 };

@@ -2,8 +2,9 @@
  * all-in-one deployment, shared by the server, its worker processes and the
  * `jobs` command through one database file.
  *
- * One table, a column per hc_job field (the column table below drives the
- * schema, the statements and the row codec, so they cannot drift apart).
+ * One table, a column per hc_job field (the store's field table,
+ * HC_JOB_FIELDS, drives the schema, the statements and the row codec, so
+ * they cannot drift apart from each other or from the DynamoDB item).
  * seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT: increasing, never
  * reused) and job_id a UNIQUE key. The schema version is PRAGMA
  * user_version.
@@ -12,7 +13,7 @@
  * synchronous=NORMAL, so a write that returned is in the WAL (in the OS's
  * hands) and survives kill -9 of the process; put is a single conditional
  * UPDATE (compare-and-set on status), so concurrent writers in any process
- * cannot both win. Threads share a pool of connections, each used by one
+ * cannot both win; it sets only the columns of the fields it is given. Threads share a pool of connections, each used by one
  * thread at a time with its statements prepared once; every statement is
  * reset before its connection returns to the pool, so no read snapshot
  * outlives an operation. SQLITE_* codes are translated here: BUSY/LOCKED
@@ -29,85 +30,29 @@
 #include <unistd.h>
 
 enum {
-    SCHEMA_VERSION = 1,
+    SCHEMA_VERSION = 2,
     BUSY_TIMEOUT_MS = 5000,
     MAX_CONNS = 8, /* per store handle; readers run in parallel under WAL */
     SQL_LEN = 4096,
 };
 
-/* ---- the column table ----------------------------------------------------- */
+enum { N_COLS = HC_JOB_F_COUNT };
+#define cols store_fields /* column i is field i */
+/* Update statements kept prepared per connection, by field mask: the few
+ * masks the transitions use (progress, finish, claim, ...). */
+enum { UPDATE_CACHE = 12 };
 
-typedef enum {
-    K_SEQ,    /* int64, the rowid: never bound, read back */
-    K_BUF,    /* char[] inside the job */
-    K_STR,    /* char * (NULL stored as NULL) */
-    K_INT,    /* int */
-    K_I64,    /* int64_t */
-    K_REAL,   /* double */
-    K_STATUS, /* hc_job_status as its name */
-    K_HW,     /* hc_hardware as its name */
-    K_CB,     /* hc_cb_state as its name */
-} col_kind;
-
-typedef struct col_def {
-    const char *name;
-    col_kind kind;
-    size_t off, size;
-    bool fixed; /* set at create only: put never changes it */
-} col_def;
-
-#define COL(f, kind, fixed)                                                                        \
-    { #f, kind, offsetof(hc_job, f), sizeof(((hc_job *)0)->f), fixed }
-static const col_def cols[] = {
-    COL(seq, K_SEQ, true),
-    COL(job_id, K_BUF, true),
-    COL(status, K_STATUS, false),
-    COL(progress, K_INT, false),
-    COL(current_step, K_BUF, false),
-    COL(frames_done, K_I64, false),
-    COL(frames_total, K_I64, false),
-    COL(request, K_STR, true),
-    COL(request_sha256, K_BUF, true),
-    COL(priority, K_INT, false),
-    COL(hardware, K_HW, false),
-    COL(output_url, K_STR, false),
-    COL(poster_url, K_STR, false),
-    COL(output_key, K_STR, false),
-    COL(error_code, K_BUF, false),
-    COL(error_message, K_STR, false),
-    COL(batch_job_id, K_BUF, false),
-    COL(created_us, K_I64, true),
-    COL(started_us, K_I64, false),
-    COL(finished_us, K_I64, false),
-    COL(updated_us, K_I64, false),
-    COL(duration_s, K_REAL, false),
-    COL(render_s, K_REAL, false),
-    COL(encoder, K_BUF, false),
-    COL(encoder_reason, K_STR, false),
-    COL(attempts, K_INT, false),
-    COL(metadata, K_STR, false),
-    COL(warnings, K_STR, false),
-    COL(cb_state, K_CB, false),
-    COL(cb_attempts, K_INT, false),
-    COL(cb_next_us, K_I64, false),
-    COL(cb_delivery, K_BUF, false),
-    COL(cb_last_error, K_STR, false),
-};
-#undef COL
-enum { N_COLS = sizeof cols / sizeof cols[0] };
-
-static const char *const cb_names[] = {"none", "pending", "delivered", "gave_up", NULL};
-
-static const char *sql_type(col_kind k) {
+static const char *sql_type(store_kind k) {
     switch (k) {
-    case K_SEQ:
+    case STORE_K_SEQ:
         return "INTEGER PRIMARY KEY AUTOINCREMENT";
-    case K_INT:
-    case K_I64:
+    case STORE_K_INT:
+    case STORE_K_I64:
+    case STORE_K_TIME:
         return "INTEGER NOT NULL DEFAULT 0";
-    case K_REAL:
+    case STORE_K_REAL:
         return "REAL NOT NULL DEFAULT 0";
-    case K_STR:
+    case STORE_K_STR:
         return "TEXT";
     default:
         return "TEXT NOT NULL DEFAULT ''";
@@ -128,16 +73,22 @@ static void sql_add(char *buf, size_t len, const char *fmt, ...) {
 /* "c1, c2, ..." of every column. */
 static void sql_columns(char *buf, size_t len) {
     for (int i = 0; i < N_COLS; i++)
-        sql_add(buf, len, "%s%s", i ? ", " : "", cols[i].name);
+        sql_add(buf, len, "%s%s", i ? ", " : "", cols[i].column);
 }
 
 /* ---- statements ----------------------------------------------------------- */
 
-typedef enum { ST_INSERT, ST_GET, ST_UPDATE, ST_STATUS, ST_COUNT, ST_N } stmt_id;
+typedef enum { ST_INSERT, ST_GET, ST_STATUS, ST_COUNT, ST_N } stmt_id;
 
 typedef struct conn {
     sqlite3 *db;
     sqlite3_stmt *st[ST_N];
+    struct {
+        uint64_t fields; /* 0 = empty */
+        sqlite3_stmt *st;
+        uint64_t used; /* last use, for eviction */
+    } upd[UPDATE_CACHE];
+    uint64_t uses;
     struct conn *next;     /* free list */
     struct conn *all_next; /* every connection of the store */
 } conn;
@@ -158,7 +109,7 @@ static void build_sql(sq_priv *p) {
     buf[0] = 0;
     sql_add(buf, sizeof buf, "INSERT INTO jobs (");
     for (int i = 1; i < N_COLS; i++)
-        sql_add(buf, sizeof buf, "%s%s", i > 1 ? ", " : "", cols[i].name);
+        sql_add(buf, sizeof buf, "%s%s", i > 1 ? ", " : "", cols[i].column);
     sql_add(buf, sizeof buf, ") VALUES (");
     for (int i = 1; i < N_COLS; i++)
         sql_add(buf, sizeof buf, "%s?", i > 1 ? ", " : "");
@@ -171,17 +122,7 @@ static void build_sql(sq_priv *p) {
     sql_add(buf, sizeof buf, " FROM jobs WHERE job_id = ?");
     p->sql[ST_GET] = hc_strdup(buf);
 
-    /* UPDATE: the mutable columns, then job_id and the expected statuses as
-     * ",queued,processing," (one statement serves every mask). */
-    buf[0] = 0;
-    sql_add(buf, sizeof buf, "UPDATE jobs SET ");
-    int n = 0;
-    for (int i = 0; i < N_COLS; i++)
-        if (!cols[i].fixed) sql_add(buf, sizeof buf, "%s%s = ?", n++ ? ", " : "", cols[i].name);
-    sql_add(buf, sizeof buf, " WHERE job_id = ? AND instr(?, ',' || status || ',') > 0");
-    p->sql[ST_UPDATE] = hc_strdup(buf);
-
-    p->sql[ST_STATUS] = hc_strdup("SELECT status FROM jobs WHERE job_id = ?");
+    p->sql[ST_STATUS] = hc_strdup("SELECT status, attempt FROM jobs WHERE job_id = ?");
     p->sql[ST_COUNT] = hc_strdup("SELECT status, COUNT(*) FROM jobs GROUP BY status");
 }
 
@@ -211,6 +152,8 @@ static void conn_close(conn *c) {
     if (!c) return;
     for (int i = 0; i < ST_N; i++)
         sqlite3_finalize(c->st[i]);
+    for (int i = 0; i < UPDATE_CACHE; i++)
+        sqlite3_finalize(c->upd[i].st);
     sqlite3_close(c->db);
     free(c);
 }
@@ -251,9 +194,8 @@ static int ensure_schema(const sq_priv *p, sqlite3 *db, hc_err *err) {
     if (version == 0) {
         char sql[SQL_LEN] = "CREATE TABLE IF NOT EXISTS jobs (";
         for (int i = 0; i < N_COLS; i++)
-            sql_add(sql, sizeof sql, "%s%s %s", i ? ", " : "", cols[i].name,
-                    strcmp(cols[i].name, "job_id") == 0 ? "TEXT NOT NULL UNIQUE"
-                                                        : sql_type(cols[i].kind));
+            sql_add(sql, sizeof sql, "%s%s %s", i ? ", " : "", cols[i].column,
+                    i == HC_JOB_F_JOB_ID ? "TEXT NOT NULL UNIQUE" : sql_type(cols[i].kind));
         sql_add(sql, sizeof sql, ")");
         if ((rc = exec(p, db, sql, err)) ||
             (rc = exec(p, db,
@@ -267,6 +209,18 @@ static int ensure_schema(const sq_priv *p, sqlite3 *db, hc_err *err) {
             (rc = exec(p, db, "CREATE INDEX IF NOT EXISTS jobs_status_seq ON jobs (status, seq)",
                        err)))
             goto rollback;
+    } else if (version == 1) {
+        /* Version 2 added the attempt token (every job so far was claimed
+         * as often as it was tried) and the callback's delivery time. */
+        if ((rc = exec(p, db, "ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0",
+                       err)) ||
+            (rc = exec(p, db, "UPDATE jobs SET attempt = attempts", err)) ||
+            (rc = exec(p, db,
+                       "ALTER TABLE jobs ADD COLUMN cb_delivered_us INTEGER NOT NULL DEFAULT 0",
+                       err)))
+            goto rollback;
+    }
+    if (version < SCHEMA_VERSION) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", SCHEMA_VERSION);
         if ((rc = exec(p, db, pragma, err))) goto rollback;
@@ -378,6 +332,8 @@ static void release(sq_priv *p, conn *c) {
     if (!c) return;
     for (int i = 0; i < ST_N; i++)
         sqlite3_reset(c->st[i]);
+    for (int i = 0; i < UPDATE_CACHE; i++)
+        if (c->upd[i].st) sqlite3_reset(c->upd[i].st);
     pthread_mutex_lock(&p->lock);
     c->next = p->idle;
     p->idle = c;
@@ -392,72 +348,63 @@ static int bind_text(sqlite3_stmt *st, int idx, const char *s) {
 }
 
 /* Bind column col of job at parameter idx (borrowed: job outlives the step). */
-static int bind_col(sqlite3_stmt *st, int idx, const col_def *col, const hc_job *job) {
+static int bind_col(sqlite3_stmt *st, int idx, const store_field *col, const hc_job *job) {
     const char *base = (const char *)job + col->off;
     switch (col->kind) {
-    case K_SEQ:
-    case K_I64:
+    case STORE_K_SEQ:
+    case STORE_K_I64:
+    case STORE_K_TIME:
         return sqlite3_bind_int64(st, idx, *(const int64_t *)(const void *)base);
-    case K_INT:
+    case STORE_K_INT:
         return sqlite3_bind_int(st, idx, *(const int *)(const void *)base);
-    case K_REAL:
+    case STORE_K_REAL:
         return sqlite3_bind_double(st, idx, *(const double *)(const void *)base);
-    case K_BUF:
+    case STORE_K_BUF:
         return bind_text(st, idx, base);
-    case K_STR:
+    case STORE_K_STR:
         return bind_text(st, idx, *(char *const *)(const void *)base);
-    case K_STATUS:
-        return bind_text(st, idx, hc_job_status_names[job->status]);
-    case K_HW:
-        return bind_text(st, idx, hc_hardware_names[job->hardware]);
-    case K_CB:
-        return bind_text(st, idx, cb_names[job->cb_state]);
+    case STORE_K_STATUS:
+    case STORE_K_HW:
+    case STORE_K_CB:
+        return bind_text(st, idx, store_kind_names(col->kind)[*(const int *)(const void *)base]);
     }
     return SQLITE_MISUSE;
-}
-
-static int name_index(const char *const *names, const char *s) {
-    for (int i = 0; s && names[i]; i++)
-        if (strcmp(names[i], s) == 0) return i;
-    return -1;
 }
 
 /* Decode the current row (columns in table order) into job (zeroed first). */
 static int decode_row(const sq_priv *p, sqlite3_stmt *st, hc_job *job, hc_err *err) {
     memset(job, 0, sizeof *job);
     for (int i = 0; i < N_COLS; i++) {
-        const col_def *col = &cols[i];
+        const store_field *col = &cols[i];
         char *base = (char *)job + col->off;
         const char *text = (const char *)sqlite3_column_text(st, i);
         int idx;
         switch (col->kind) {
-        case K_SEQ:
-        case K_I64:
+        case STORE_K_SEQ:
+        case STORE_K_I64:
+        case STORE_K_TIME:
             *(int64_t *)(void *)base = sqlite3_column_int64(st, i);
             break;
-        case K_INT:
+        case STORE_K_INT:
             *(int *)(void *)base = sqlite3_column_int(st, i);
             break;
-        case K_REAL:
+        case STORE_K_REAL:
             *(double *)(void *)base = sqlite3_column_double(st, i);
             break;
-        case K_BUF:
+        case STORE_K_BUF:
             snprintf(base, col->size, "%s", text ? text : "");
             break;
-        case K_STR:
+        case STORE_K_STR:
             *(char **)(void *)base = text ? hc_strdup(text) : NULL;
             break;
-        case K_STATUS:
-        case K_HW:
-        case K_CB:
-            idx = name_index(col->kind == K_STATUS ? hc_job_status_names
-                             : col->kind == K_HW   ? hc_hardware_names
-                                                   : cb_names,
-                             text);
+        case STORE_K_STATUS:
+        case STORE_K_HW:
+        case STORE_K_CB:
+            idx = store_name_index(store_kind_names(col->kind), text);
             if (idx < 0) {
                 hc_job_fini(job);
                 return hc_err_set(err, HC_EIO, "store sqlite:%s: job row has an unknown %s \"%s\"",
-                                  p->path, col->name, text ? text : "(null)");
+                                  p->path, col->column, text ? text : "(null)");
             }
             *(int *)(void *)base = idx;
             break;
@@ -570,46 +517,75 @@ static int sq_get(hc_store *s, const char *job_id, hc_job *out, hc_err *err) {
     return rc;
 }
 
-static int sq_put(hc_store *s, hc_job *job, unsigned expect_mask, hc_err *err) {
+/* The prepared UPDATE for a field mask: the fields' columns, then job_id,
+ * the expected statuses as ",queued,processing," and the expected attempt
+ * (-1 = any) twice. Borrowed from c's cache. */
+static int update_stmt(const sq_priv *p, conn *c, uint64_t fields, sqlite3_stmt **out,
+                       hc_err *err) {
+    int slot = 0;
+    c->uses++;
+    for (int i = 0; i < UPDATE_CACHE; i++) {
+        if (c->upd[i].st && c->upd[i].fields == fields) {
+            c->upd[i].used = c->uses;
+            *out = c->upd[i].st;
+            return 0;
+        }
+        if (c->upd[i].used < c->upd[slot].used) slot = i;
+    }
+    char sql[SQL_LEN] = "UPDATE jobs SET ";
+    int n = 0;
+    for (int f = 0; f < N_COLS; f++)
+        if ((fields >> f) & 1) sql_add(sql, sizeof sql, "%s%s = ?", n++ ? ", " : "", cols[f].column);
+    sql_add(sql, sizeof sql,
+            " WHERE job_id = ? AND instr(?, ',' || status || ',') > 0 AND (? < 0 OR attempt = ?)");
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (src != SQLITE_OK) return sq_fail(p, c->db, src, "prepare update", err);
+    sqlite3_finalize(c->upd[slot].st);
+    c->upd[slot].st = st;
+    c->upd[slot].fields = fields;
+    c->upd[slot].used = c->uses;
+    *out = st;
+    return 0;
+}
+
+static int sq_update(hc_store *s, const char *job_id, uint64_t fields, const hc_job *values,
+                     unsigned expect_mask, int expect_attempt, hc_err *err) {
     sq_priv *p = hc_store_priv(s);
     conn *c = NULL;
+    sqlite3_stmt *st = NULL;
     int rc = acquire(p, &c, err);
     if (rc) goto done;
     char expect[80] = ",";
     for (int i = 0; i < HC_JOB_STATUS_COUNT; i++)
         if (expect_mask & HC_JOB_MASK(i))
             sql_add(expect, sizeof expect, "%s,", hc_job_status_names[i]);
-    hc_job row = *job;
-    row.updated_us = hc_wall_us();
-    sqlite3_stmt *st = c->st[ST_UPDATE];
+    if ((rc = update_stmt(p, c, fields, &st, err))) goto done;
     int src = SQLITE_OK, idx = 1;
-    for (int i = 0; i < N_COLS && src == SQLITE_OK; i++)
-        if (!cols[i].fixed) src = bind_col(st, idx++, &cols[i], &row);
-    if (src == SQLITE_OK) src = sqlite3_bind_text(st, idx++, job->job_id, -1, SQLITE_STATIC);
+    for (int f = 0; f < N_COLS && src == SQLITE_OK; f++)
+        if ((fields >> f) & 1) src = bind_col(st, idx++, &cols[f], values);
+    if (src == SQLITE_OK) src = sqlite3_bind_text(st, idx++, job_id, -1, SQLITE_STATIC);
     if (src == SQLITE_OK) src = sqlite3_bind_text(st, idx++, expect, -1, SQLITE_STATIC);
+    if (src == SQLITE_OK) src = sqlite3_bind_int(st, idx++, expect_attempt);
+    if (src == SQLITE_OK) src = sqlite3_bind_int(st, idx++, expect_attempt);
     if (src == SQLITE_OK) src = sqlite3_step(st);
     if (src != SQLITE_DONE) {
-        rc = sq_fail(p, c->db, src, "put", err);
+        rc = sq_fail(p, c->db, src, "update", err);
         goto done;
     }
-    if (sqlite3_changes(c->db) == 1) {
-        job->updated_us = row.updated_us;
-        goto done;
-    }
-    /* Nothing written: an unknown id, or a status outside the mask. */
+    if (sqlite3_changes(c->db) == 1) goto done;
+    /* Nothing written: an unknown id, or a status or attempt not expected. */
     st = c->st[ST_STATUS];
-    sqlite3_bind_text(st, 1, job->job_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
     src = sqlite3_step(st);
     if (src == SQLITE_DONE) {
-        rc = hc_err_set(err, HC_ENOTFOUND, "job %s: not found", job->job_id);
+        rc = hc_err_set(err, HC_ENOTFOUND, "job %s: not found", job_id);
     } else if (src == SQLITE_ROW) {
-        char want[64];
-        store_mask_names(expect_mask, want, sizeof want);
-        const char *now = (const char *)sqlite3_column_text(st, 0);
-        rc = hc_err_set(err, HC_ECONFLICT, "job %s: is %s, not %s", job->job_id, now ? now : "?",
-                        want);
+        int now = store_name_index(hc_job_status_names, (const char *)sqlite3_column_text(st, 0));
+        rc = store_conflict(job_id, (hc_job_status)now, sqlite3_column_int(st, 1), expect_mask,
+                            expect_attempt, err);
     } else {
-        rc = sq_fail(p, c->db, src, "put", err);
+        rc = sq_fail(p, c->db, src, "update", err);
     }
 done:
     release(p, c);
@@ -687,7 +663,7 @@ static int sq_count(hc_store *s, int64_t counts[HC_JOB_STATUS_COUNT], hc_err *er
     sqlite3_stmt *st = c->st[ST_COUNT];
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        int i = name_index(hc_job_status_names, (const char *)sqlite3_column_text(st, 0));
+        int i = store_name_index(hc_job_status_names, (const char *)sqlite3_column_text(st, 0));
         if (i >= 0) counts[i] = sqlite3_column_int64(st, 1);
     }
     if (src != SQLITE_DONE) rc = sq_fail(p, c->db, src, "count", err);
@@ -703,7 +679,7 @@ const hc_store_backend hc_store_sqlite = {
     .close = sq_close,
     .create = sq_create,
     .get = sq_get,
-    .put = sq_put,
+    .update = sq_update,
     .list = sq_list,
     .count = sq_count,
 };

@@ -1,7 +1,11 @@
 /* The job store contract (src/store/hc_store.h): one suite run against every
- * backend. STORE_TEST(name) registers store_mem_<name> and
- * store_sqlite_<name>, each opening a fresh store ("mem:", or a database
- * in the test's temporary directory) and handing it to the same body.
+ * backend. STORE_TEST(name) registers store_mem_<name>, store_sqlite_<name>
+ * and store_dynamodb_<name>, each opening a fresh store ("mem:", a database
+ * in the test's temporary directory, or the table of DESIGN.md §11 made by
+ * hc_store_dynamodb_create_table in a DynamoDB-compatible server, dynalite,
+ * that the test starts on an ephemeral loopback port) and handing it to the
+ * same body, and store_fault_mem_<name> through the fault wrapper (set
+ * never to fire) around mem. Every test of the suite runs on every backend.
  *
  * Then the SQLite-only properties (durability across kill -9, two
  * processes racing on one file, schema handling) and the fault-injecting
@@ -10,6 +14,7 @@
 #include "store/hc_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,22 +25,124 @@
 
 typedef void (*store_body)(hc_store *s, const char *spec);
 
+/* ---- the DynamoDB-compatible server ----------------------------------------- */
+
+static pid_t dynalite_pid;
+static int dynalite_stdin = -1;
+
+static void stop_dynalite(void) {
+    if (dynalite_pid <= 0) return;
+    close(dynalite_stdin);
+    kill(dynalite_pid, SIGTERM);
+    waitpid(dynalite_pid, NULL, 0);
+    dynalite_pid = 0;
+    dynalite_stdin = -1;
+}
+
+/* Start dynalite (tests/data/dynalite.js) on an ephemeral port and point the
+ * AWS context of this (forked) test at it: region us-east-1, dummy keys (it
+ * checks no signature). Returns the port or -1. */
+static int start_dynalite(void) {
+    char portfile[PATH_MAX], script[PATH_MAX];
+    snprintf(portfile, sizeof portfile, "%s/.dynalite-port", hc_test_tmpdir());
+    snprintf(script, sizeof script, "%s/tests/data/dynalite.js", hc_test_root());
+    unlink(portfile);
+    int in[2];
+    if (pipe(in) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(in[0], STDIN_FILENO);
+        close(in[0]);
+        close(in[1]);
+        execlp("node", "node", script, portfile, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    fcntl(in[1], F_SETFD, FD_CLOEXEC);
+    dynalite_pid = pid;
+    dynalite_stdin = in[1];
+    for (int i = 0; i < 400; i++) {
+        char *t = hc_test_read_file(portfile, NULL);
+        int port = t ? atoi(t) : 0;
+        free(t);
+        if (port > 0) {
+            char ep[64];
+            snprintf(ep, sizeof ep, "http://127.0.0.1:%d", port);
+            setenv("AWS_ENDPOINT_URL_DYNAMODB", ep, 1);
+            setenv("AWS_REGION", "us-east-1", 1);
+            setenv("AWS_ACCESS_KEY_ID", "AKIDTESTDYNALITE", 1);
+            setenv("AWS_SECRET_ACCESS_KEY", "dynalite-checks-no-signature", 1);
+            unsetenv("AWS_SESSION_TOKEN");
+            unsetenv("AWS_PROFILE");
+            return port;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) break;
+        hc_test_sleep_ms(25);
+    }
+    stop_dynalite();
+    return -1;
+}
+
+#define DDB_TABLE "hydra-compose-jobs"
+
+static bool dynalite_installed(void) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tests/emulators/node_modules/dynalite/index.js",
+             hc_test_root());
+    return access(path, R_OK) == 0;
+}
+
 static void store_spec(const char *backend, char *spec, size_t len) {
-    if (strcmp(backend, "mem") == 0)
+    if (strcmp(backend, "mem") == 0 || strcmp(backend, "fault") == 0)
         snprintf(spec, len, "mem:");
+    else if (strcmp(backend, "dynamodb") == 0)
+        snprintf(spec, len, "dynamodb:" DDB_TABLE);
     else
         snprintf(spec, len, "sqlite:%s/jobs.db", hc_test_tmpdir());
+}
+
+/* A DynamoDB-compatible server with the jobs table, for this test. */
+static bool dynamodb_ready(void) {
+    if (!dynalite_installed()) {
+        hc_test_skip("dynalite is not installed (scripts/install-deps.sh installs "
+                     "tests/emulators)");
+        return false;
+    }
+    if (start_dynalite() < 0) {
+        hc_test_fail(__FILE__, __LINE__, "cannot start dynalite (node %s)", "tests/data/dynalite.js");
+        return false;
+    }
+    hc_err err = {0};
+    if (hc_store_dynamodb_create_table(DDB_TABLE, &err) != 0) {
+        hc_test_fail(__FILE__, __LINE__, "create table: %s", err.msg);
+        stop_dynalite();
+        return false;
+    }
+    return true;
 }
 
 static void run_store_test(const char *backend, store_body body) {
     char spec[PATH_MAX];
     store_spec(backend, spec, sizeof spec);
+    bool ddb = strcmp(backend, "dynamodb") == 0;
+    if (ddb && !dynamodb_ready()) return;
     hc_store *s = NULL;
     hc_err err = {0};
     int rc = hc_store_open(spec, &s, &err);
-    CHECKF(rc == 0 && s, "open %s: %d %s", spec, rc, err.msg);
-    body(s, spec);
-    hc_store_close(s);
+    /* "fault": the wrapper around mem, never firing, must pass it all on. */
+    if (rc == 0 && strcmp(backend, "fault") == 0) {
+        hc_store *w = NULL;
+        rc = hc_store_fault_wrap(s, INT_MAX, HC_EIO, false, &w);
+        if (rc == 0) s = w;
+    }
+    if (rc == 0 && s) {
+        body(s, spec);
+        hc_store_close(s);
+    } else {
+        hc_test_fail(__FILE__, __LINE__, "open %s: %d %s", spec, rc, err.msg);
+    }
+    if (ddb) stop_dynalite();
 }
 
 #define STORE_TEST(name)                                                                           \
@@ -45,6 +152,12 @@ static void run_store_test(const char *backend, store_body body) {
     }                                                                                              \
     HC_TEST(store_sqlite_##name) {                                                                 \
         run_store_test("sqlite", body_##name);                                                     \
+    }                                                                                              \
+    HC_TEST(store_fault_mem_##name) {                                                              \
+        run_store_test("fault", body_##name);                                                      \
+    }                                                                                              \
+    HC_TEST_T(store_dynamodb_##name, 120) {                                                        \
+        run_store_test("dynamodb", body_##name);                                                   \
     }                                                                                              \
     static void body_##name(hc_store *s, const char *spec __attribute__((unused)))
 
@@ -113,7 +226,8 @@ static const char *job_diff(const hc_job *a, const hc_job *b) {
     S_(poster_url) S_(output_key) B_(error_code) S_(error_message) B_(batch_job_id);
     N_(created_us) N_(started_us) N_(finished_us) N_(updated_us) N_(duration_s) N_(render_s);
     B_(encoder) S_(encoder_reason) N_(attempts) S_(metadata) S_(warnings) N_(cb_state);
-    N_(cb_attempts) N_(cb_next_us) B_(cb_delivery) S_(cb_last_error);
+    N_(cb_attempts) N_(cb_next_us) B_(cb_delivery) S_(cb_last_error) N_(attempt);
+    N_(cb_delivered_us);
 #undef N_
 #undef B_
 #undef S_
@@ -149,6 +263,8 @@ static void full_job(hc_job *j, const char *id) {
     j->cb_next_us = 1700000123000000;
     snprintf(j->cb_delivery, sizeof j->cb_delivery, "dlv_0123456789abcdef01234567");
     j->cb_last_error = hc_strdup("HTTP 503");
+    j->attempt = 3;
+    j->cb_delivered_us = 1700000124000001;
 }
 
 static bool is_delivery_id(const char *s) {
@@ -678,6 +794,263 @@ STORE_TEST(callbacks_due) {
     CHECKF(strcmp(ids, "d2,d1") == 0, "%s", ids);
 }
 
+/* ---- field-level updates and the attempt token ---------------------------------- */
+
+STORE_TEST(update_writes_given_fields_only) {
+    hc_job j, got;
+    full_job(&j, "fl");
+    CHECK(hc_store_create(s, &j, NULL, NULL) == 0);
+    /* A copy in which everything differs; only the progress fields go. */
+    hc_job w;
+    full_job(&w, "fl");
+    w.progress = 61;
+    w.frames_done = 275;
+    w.frames_total = 451;
+    snprintf(w.current_step, sizeof w.current_step, "uploading");
+    w.priority = -7;
+    hc_job_set_str(&w.output_url, "https://other/x.mp4");
+    hc_job_set_str(&w.error_message, NULL);
+    w.cb_state = HC_CB_DELIVERED;
+    w.attempts = 9;
+    usleep(2000);
+    hc_err err = {0};
+    CHECKF(hc_store_update(s, "fl", HC_JOB_FIELDS_PROGRESS, &w, HC_JOB_MASK(HC_JOB_PROCESSING),
+                           HC_STORE_ANY_ATTEMPT, &err) == 0,
+           "%s", err.msg);
+    CHECK(w.updated_us > j.updated_us);
+    CHECK(hc_store_get(s, "fl", &got, NULL) == 0);
+    CHECK(got.progress == 61 && got.frames_done == 275 && got.frames_total == 451);
+    CHECK(strcmp(got.current_step, "uploading") == 0 && got.updated_us == w.updated_us);
+    /* every other field as created */
+    j.progress = 61;
+    j.frames_done = 275;
+    j.frames_total = 451;
+    snprintf(j.current_step, sizeof j.current_step, "uploading");
+    j.updated_us = got.updated_us;
+    const char *d = job_diff(&j, &got);
+    CHECKF(d == NULL, "field %s changed by a progress write", d);
+    hc_job_fini(&got);
+    /* Clearing through an update: an empty buffer and a NULL string. */
+    w.current_step[0] = 0;
+    CHECK(hc_store_update(s, "fl", HC_JOB_FIELD(CURRENT_STEP) | HC_JOB_FIELD(ERROR_MESSAGE), &w,
+                          HC_JOB_MASK(HC_JOB_PROCESSING), HC_STORE_ANY_ATTEMPT, NULL) == 0);
+    CHECK(hc_store_get(s, "fl", &got, NULL) == 0);
+    CHECK(got.current_step[0] == 0 && got.error_message == NULL);
+    CHECK(got.output_url && strcmp(got.output_url, j.output_url) == 0);
+    hc_job_fini(&got);
+    hc_job_fini(&w);
+    hc_job_fini(&j);
+}
+
+STORE_TEST(update_bad_arguments) {
+    CHECK(add(s, "ub", 0, false) == 0);
+    hc_job j;
+    CHECK(hc_store_get(s, "ub", &j, NULL) == 0);
+    hc_err err = {0};
+    /* Fields fixed at create are refused by name, nothing is written. */
+    CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(REQUEST) | HC_JOB_FIELD(PROGRESS), &j,
+                          HC_JOB_MASK(HC_JOB_QUEUED), HC_STORE_ANY_ATTEMPT,
+                          &err) == HC_EINVAL);
+    CHECKF(strstr(err.msg, "request"), "%s", err.msg);
+    CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(CREATED), &j, HC_JOB_MASK(HC_JOB_QUEUED),
+                          HC_STORE_ANY_ATTEMPT, NULL) == HC_EINVAL);
+    CHECK(hc_store_update(s, "ub", 0, &j, HC_JOB_MASK(HC_JOB_QUEUED), HC_STORE_ANY_ATTEMPT,
+                          NULL) == HC_EINVAL);
+    CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(PROGRESS), &j, 0, HC_STORE_ANY_ATTEMPT, NULL) ==
+          HC_EINVAL);
+    CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(PROGRESS), &j, HC_JOB_MASK(HC_JOB_QUEUED), -2,
+                          NULL) == HC_EINVAL);
+    j.status = HC_JOB_STATUS_COUNT;
+    CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(STATUS), &j, HC_JOB_MASK(HC_JOB_QUEUED),
+                          HC_STORE_ANY_ATTEMPT, NULL) == HC_EINVAL);
+    j.status = HC_JOB_QUEUED;
+    CHECK(hc_store_update(s, "", HC_JOB_FIELD(PROGRESS), &j, HC_JOB_MASK(HC_JOB_QUEUED),
+                          HC_STORE_ANY_ATTEMPT, NULL) == HC_EINVAL);
+    err = (hc_err){0};
+    CHECK(hc_store_update(s, "ghost", HC_JOB_FIELD(PROGRESS), &j, HC_JOB_MASK(HC_JOB_QUEUED),
+                          HC_STORE_ANY_ATTEMPT, &err) == HC_ENOTFOUND);
+    CHECK(strstr(err.msg, "ghost"));
+    /* The attempt condition: attempt 0 is stored. */
+    j.progress = 5;
+    err = (hc_err){0};
+    CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(PROGRESS), &j, HC_JOB_MASK(HC_JOB_QUEUED), 1,
+                          &err) == HC_ECONFLICT);
+    CHECKF(strstr(err.msg, "attempt 0") && strstr(err.msg, "attempt 1"), "%s", err.msg);
+    CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(PROGRESS), &j, HC_JOB_MASK(HC_JOB_QUEUED), 0,
+                          NULL) == 0);
+    hc_job got;
+    CHECK(hc_store_get(s, "ub", &got, NULL) == 0 && got.progress == 5);
+    hc_job_fini(&got);
+    hc_job_fini(&j);
+}
+
+/* DESIGN.md §11: a worker writes only while the stored attempt is its own. */
+STORE_TEST(late_worker_of_older_attempt_writes_nothing) {
+    CHECK(add(s, "late", 0, true) == 0);
+    hc_job a, b, got;
+    CHECK(hc_store_get(s, "late", &a, NULL) == 0);
+    CHECK(hc_store_claim(s, &a, "w-a", NULL) == 0);
+    CHECK(a.attempt == 1 && a.attempts == 1);
+    a.progress = 20;
+    CHECK(hc_store_progress(s, &a, NULL) == 0);
+    /* Canceled, retried by an operator and claimed by worker b, while a
+     * still runs. */
+    CHECK(hc_store_cancel(s, "late", NULL, NULL) == 0);
+    CHECK(hc_store_retry(s, "late", NULL, NULL) == 0);
+    CHECK(hc_store_get(s, "late", &b, NULL) == 0);
+    CHECK(b.attempt == 1 && b.attempts == 0); /* the token survives the retry */
+    CHECK(hc_store_claim(s, &b, "w-b", NULL) == 0);
+    CHECK(b.attempt == 2 && b.attempts == 1);
+    /* Worker a's progress and final writes find the job processing, but
+     * under attempt 2: nothing is written. */
+    a.progress = 90;
+    hc_err err = {0};
+    CHECK(hc_store_progress(s, &a, &err) == HC_ECONFLICT);
+    CHECKF(strstr(err.msg, "attempt 2"), "%s", err.msg);
+    a.status = HC_JOB_COMPLETED;
+    hc_job_set_str(&a.output_url, "https://x/stale.mp4");
+    CHECK(hc_store_finish(s, &a, NULL) == HC_ECONFLICT);
+    CHECK(hc_store_get(s, "late", &got, NULL) == 0);
+    CHECK(got.status == HC_JOB_PROCESSING && got.progress == 0 && got.output_url == NULL);
+    CHECK(strcmp(got.batch_job_id, "w-b") == 0);
+    hc_job_fini(&got);
+    /* b finishes; a duplicate of b (same attempt) finishing later loses to
+     * the final state. */
+    hc_job dup;
+    hc_job_copy(&dup, &b);
+    b.status = HC_JOB_COMPLETED;
+    hc_job_set_str(&b.output_url, "https://x/b.mp4");
+    CHECK(hc_store_finish(s, &b, NULL) == 0);
+    hc_job_set_error(&dup, HC_EMEDIA, "late duplicate");
+    err = (hc_err){0};
+    CHECK(hc_store_finish(s, &dup, &err) == HC_ECONFLICT);
+    CHECKF(strstr(err.msg, "completed"), "%s", err.msg);
+    CHECK(hc_store_progress(s, &dup, NULL) == HC_ECONFLICT);
+    CHECK(hc_store_get(s, "late", &got, NULL) == 0);
+    CHECK(got.status == HC_JOB_COMPLETED && strcmp(got.output_url, "https://x/b.mp4") == 0);
+    CHECK(got.error_message == NULL && got.progress == 100);
+    hc_job_fini(&got);
+    hc_job_fini(&dup);
+    hc_job_fini(&a);
+    hc_job_fini(&b);
+}
+
+/* A spot reclaim: the worker of attempt 1 is presumed dead and the job
+ * requeued and claimed again; attempt 1 coming back writes nothing. */
+STORE_TEST(requeued_job_ignores_the_old_worker) {
+    CHECK(add(s, "spot", 0, false) == 0);
+    hc_job a, b, got;
+    CHECK(hc_store_get(s, "spot", &a, NULL) == 0);
+    CHECK(hc_store_claim(s, &a, "batch-1", NULL) == 0);
+    CHECK(hc_store_requeue(s, "spot", 3, "host terminated", NULL) == 0);
+    CHECK(hc_store_get(s, "spot", &b, NULL) == 0);
+    CHECK(hc_store_claim(s, &b, "batch-2", NULL) == 0);
+    CHECK(b.attempt == a.attempt + 1 && b.attempts == 2);
+    a.status = HC_JOB_COMPLETED;
+    CHECK(hc_store_finish(s, &a, NULL) == HC_ECONFLICT);
+    b.progress = 40;
+    CHECK(hc_store_progress(s, &b, NULL) == 0);
+    b.status = HC_JOB_COMPLETED;
+    CHECK(hc_store_finish(s, &b, NULL) == 0);
+    CHECK(hc_store_get(s, "spot", &got, NULL) == 0);
+    CHECK(got.status == HC_JOB_COMPLETED && got.attempts == 2 && got.attempt == 2);
+    CHECK(strcmp(got.batch_job_id, "batch-2") == 0);
+    hc_job_fini(&got);
+    hc_job_fini(&a);
+    hc_job_fini(&b);
+}
+
+STORE_TEST(release_does_not_count_the_attempt) {
+    CHECK(add(s, "rel", 0, false) == 0);
+    hc_job j, got;
+    CHECK(hc_store_get(s, "rel", &j, NULL) == 0);
+    hc_err err = {0};
+    CHECK(hc_store_release(s, "rel", 0, &err) == HC_ECONFLICT); /* queued */
+    CHECK(strstr(err.msg, "queued"));
+    CHECK(hc_store_claim(s, &j, "local-7", NULL) == 0);
+    j.progress = 30;
+    snprintf(j.current_step, sizeof j.current_step, "rendering");
+    CHECK(hc_store_progress(s, &j, NULL) == 0);
+    CHECK(hc_store_release(s, "rel", j.attempt + 1, NULL) == HC_ECONFLICT); /* not its attempt */
+    CHECK(hc_store_release(s, "rel", j.attempt, NULL) == 0);
+    CHECK(hc_store_get(s, "rel", &got, NULL) == 0);
+    CHECK(got.status == HC_JOB_QUEUED && got.attempts == 0 && got.attempt == 1);
+    CHECK(got.progress == 0 && got.current_step[0] == 0 && got.batch_job_id[0] == 0);
+    CHECK(got.started_us == 0);
+    hc_job_fini(&got);
+    CHECK(hc_store_release(s, "rel", j.attempt, NULL) == HC_ECONFLICT); /* queued again */
+    /* The stopped worker's late writes land nowhere once claimed again. */
+    hc_job next;
+    CHECK(hc_store_get(s, "rel", &next, NULL) == 0);
+    CHECK(hc_store_claim(s, &next, "local-8", NULL) == 0);
+    CHECK(next.attempts == 1 && next.attempt == 2);
+    CHECK(hc_store_progress(s, &j, NULL) == HC_ECONFLICT);
+    CHECK(hc_store_release(s, "rel", j.attempt, NULL) == HC_ECONFLICT);
+    CHECK(hc_store_release(s, "ghost", 1, NULL) == HC_ENOTFOUND);
+    hc_job_fini(&next);
+    hc_job_fini(&j);
+}
+
+STORE_TEST(callback_result_recorded) {
+    CHECK(add(s, "cbr", 0, true) == 0);
+    hc_job j, got;
+    CHECK(hc_store_get(s, "cbr", &j, NULL) == 0);
+    CHECK(hc_store_claim(s, &j, "w", NULL) == 0);
+    j.status = HC_JOB_COMPLETED;
+    CHECK(hc_store_finish(s, &j, NULL) == 0);
+    /* A failed attempt, then a delivery. */
+    hc_job n;
+    CHECK(hc_store_get(s, "cbr", &n, NULL) == 0);
+    n.cb_attempts = 1;
+    n.cb_next_us = hc_wall_us() + 1000000;
+    hc_job_set_str(&n.cb_last_error, "HTTP 503");
+    n.progress = 3; /* not a callback field: not written */
+    hc_err err = {0};
+    CHECKF(hc_store_callback_result(s, &n, &err) == 0, "%s", err.msg);
+    CHECK(hc_store_get(s, "cbr", &got, NULL) == 0);
+    CHECK(got.cb_state == HC_CB_PENDING && got.cb_attempts == 1 && got.progress == 100);
+    CHECK(strcmp(got.cb_last_error, "HTTP 503") == 0 && got.cb_next_us == n.cb_next_us);
+    hc_job_fini(&got);
+    n.cb_attempts = 2;
+    n.cb_state = HC_CB_DELIVERED;
+    n.cb_next_us = 0;
+    n.cb_delivered_us = 1700000200123000;
+    CHECK(hc_store_callback_result(s, &n, NULL) == 0);
+    CHECK(hc_store_get(s, "cbr", &got, NULL) == 0);
+    CHECK(got.cb_state == HC_CB_DELIVERED && got.cb_attempts == 2);
+    CHECK(got.cb_delivered_us == 1700000200123000 && got.cb_next_us == 0);
+    CHECK(strcmp(got.cb_delivery, j.cb_delivery) == 0);
+    hc_job_fini(&got);
+    /* Not a final status: refused. */
+    n.status = HC_JOB_PROCESSING;
+    CHECK(hc_store_callback_result(s, &n, NULL) == HC_EINVAL);
+    n.status = HC_JOB_COMPLETED;
+    /* Retried and run again (attempt 2), failed: the first run's result
+     * does not overwrite the new callback's state. */
+    CHECK(hc_store_cancel(s, "cbr", NULL, NULL) == HC_ECONFLICT); /* completed is final */
+    hc_job_fini(&j);
+    CHECK(hc_store_get(s, "cbr", &j, NULL) == 0);
+    CHECK(hc_store_put(s, &j, HC_JOB_MASK(HC_JOB_COMPLETED), NULL) == 0);
+    j.status = HC_JOB_FAILED; /* an operator marks it failed to retry it */
+    CHECK(hc_store_put(s, &j, HC_JOB_MASK(HC_JOB_COMPLETED), NULL) == 0);
+    CHECK(hc_store_retry(s, "cbr", NULL, NULL) == 0);
+    CHECK(claim(s, "cbr", "w2") == 0);
+    hc_job_fini(&j);
+    CHECK(hc_store_get(s, "cbr", &j, NULL) == 0);
+    j.status = HC_JOB_COMPLETED;
+    CHECK(hc_store_finish(s, &j, NULL) == 0);
+    n.cb_state = HC_CB_GAVE_UP;
+    err = (hc_err){0};
+    CHECK(hc_store_callback_result(s, &n, &err) == HC_ECONFLICT);
+    CHECKF(strstr(err.msg, "attempt"), "%s", err.msg);
+    CHECK(hc_store_get(s, "cbr", &got, NULL) == 0);
+    CHECK(got.cb_state == HC_CB_PENDING && got.cb_attempts == 0 && got.cb_delivered_us == 0);
+    CHECK(strcmp(got.cb_delivery, j.cb_delivery) == 0 && strcmp(got.cb_delivery, n.cb_delivery));
+    hc_job_fini(&got);
+    hc_job_fini(&n);
+    hc_job_fini(&j);
+}
+
 /* ---- threads ------------------------------------------------------------------ */
 
 enum { THREADS = 8, PER_THREAD = 125 };
@@ -830,7 +1203,7 @@ HC_TEST(store_sqlite_reopen_and_schema) {
     hc_job_fini(&j);
     hc_store_close(s);
 
-    /* The file is in WAL mode at schema version 1; a newer schema is refused. */
+    /* The file is in WAL mode at schema version 2; a newer schema is refused. */
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(spec + 7, &db) == SQLITE_OK);
     sqlite3_stmt *st = NULL;
@@ -839,13 +1212,49 @@ HC_TEST(store_sqlite_reopen_and_schema) {
     CHECK(strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0);
     sqlite3_finalize(st);
     CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK);
-    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2);
     sqlite3_finalize(st);
     CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     err = (hc_err){0};
     CHECK(hc_store_open(spec, &s, &err) == HC_EIO);
     CHECKF(strstr(err.msg, "99") && strstr(err.msg, "jobs.db"), "%s", err.msg);
+}
+
+/* A version 1 file (before the attempt token and the delivery time) is
+ * brought to version 2 on open, its jobs' attempt set from attempts. */
+HC_TEST(store_sqlite_migrates_v1) {
+    char spec[PATH_MAX];
+    sqlite_spec(spec, sizeof spec);
+    hc_store *s = NULL;
+    hc_err err = {0};
+    CHECKF(hc_store_open(spec, &s, &err) == 0, "%s", err.msg);
+    CHECK(add(s, "old", 0, false) == 0);
+    CHECK(claim(s, "old", "w") == 0);
+    hc_store_close(s);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(spec + 7, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "ALTER TABLE jobs DROP COLUMN attempt; "
+                       "ALTER TABLE jobs DROP COLUMN cb_delivered_us; PRAGMA user_version = 1",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECKF(hc_store_open(spec, &s, &err) == 0, "%s", err.msg);
+    hc_job j;
+    CHECK(hc_store_get(s, "old", &j, NULL) == 0);
+    CHECK(j.status == HC_JOB_PROCESSING && j.attempts == 1 && j.attempt == 1);
+    CHECK(j.cb_delivered_us == 0);
+    /* The worker of that run (attempt 1) still owns it. */
+    j.status = HC_JOB_COMPLETED;
+    CHECK(hc_store_finish(s, &j, NULL) == 0);
+    hc_job_fini(&j);
+    hc_store_close(s);
+    CHECK(sqlite3_open(spec + 7, &db) == SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
 }
 
 HC_TEST(store_sqlite_durable_across_kill9) {
@@ -1157,6 +1566,55 @@ HC_TEST(store_fault_through_transitions) {
         CHECK(add(s, "t", 0, false) == 0);
         CHECK(hc_store_retry(s, "t", NULL, NULL) == HC_EIO);
         CHECK(hc_store_requeue(s, "t", 3, "x", NULL) == HC_EIO);
+        hc_store_close(s);
+    }
+}
+
+HC_TEST(store_fault_through_new_operations) {
+    /* create (1), claim's get (2) and update (3); then the operation under
+     * test: its own calls fail in turn and nothing is written. */
+    for (int which = 0; which < 2; which++) {
+        hc_store *s = faulty(4 + which, HC_EIO, false);
+        CHECK(s);
+        CHECK(add(s, "t", 0, false) == 0);
+        hc_job j;
+        make_job(&j, "t", 0, false);
+        CHECK(hc_store_claim(s, &j, "w", NULL) == 0);
+        hc_err err = {0};
+        /* release: a get (4) then an update (5) */
+        CHECK(hc_store_release(s, "t", j.attempt, &err) == HC_EIO);
+        CHECK(strstr(err.msg, "injected"));
+        CHECK(status_of(s, "t") == HC_JOB_PROCESSING);
+        hc_job_fini(&j);
+        hc_store_close(s);
+    }
+    {
+        hc_store *s = faulty(4, HC_ETIMEOUT, false);
+        CHECK(s);
+        CHECK(add(s, "t", 0, true) == 0);
+        hc_job j;
+        make_job(&j, "t", 0, true);
+        CHECK(hc_store_claim(s, &j, "w", NULL) == 0);
+        j.progress = 50;
+        CHECK(hc_store_progress(s, &j, NULL) == HC_ETIMEOUT); /* 4 */
+        CHECK(hc_store_progress(s, &j, NULL) == 0);           /* 5 */
+        j.status = HC_JOB_COMPLETED;
+        CHECK(hc_store_finish(s, &j, NULL) == 0); /* 6 */
+        hc_store_close(s);
+    }
+    {
+        hc_store *s = faulty(5, HC_EIO, true);
+        CHECK(s);
+        CHECK(add(s, "t", 0, true) == 0);
+        hc_job j;
+        make_job(&j, "t", 0, true);
+        CHECK(hc_store_claim(s, &j, "w", NULL) == 0); /* 2, 3 */
+        j.status = HC_JOB_COMPLETED;
+        CHECK(hc_store_finish(s, &j, NULL) == 0); /* 4 */
+        j.cb_state = HC_CB_DELIVERED;
+        CHECK(hc_store_callback_result(s, &j, NULL) == HC_EIO); /* 5 */
+        CHECK(hc_store_update(s, "t", HC_JOB_FIELD(PROGRESS), &j, HC_JOB_MASK_FINAL,
+                              HC_STORE_ANY_ATTEMPT, NULL) == HC_EIO);
         hc_store_close(s);
     }
 }

@@ -178,11 +178,19 @@ HC_TEST(callback_delivered_signed) {
     CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
     hc_notifier_wake(n);
     hc_job job = {0};
+    int64_t t0 = hc_wall_us();
     CHECK(wait_cb(&f, "cb-signed", HC_CB_DELIVERED, 5000, &job));
     hc_notifier_stop(n);
     CHECK(job.cb_attempts == 1);
     CHECK(job.cb_delivery[0]);
     CHECK(!job.cb_last_error || !*job.cb_last_error);
+    /* The delivery time is stored and shown (DESIGN.md §3). */
+    CHECKF(job.cb_delivered_us > t0 - 5000000 && job.cb_delivered_us <= hc_wall_us(),
+           "delivered at %lld", (long long)job.cb_delivered_us);
+    char *status = hc_job_status_json(&job, NULL, NULL);
+    CHECKF(strstr(status, "\"state\":\"delivered\"") && strstr(status, "\"delivered_at\":\"20"),
+           "%s", status);
+    free(status);
 
     json_t *got = received(&f, "signed");
     CHECK(got && json_array_size(got) == 1);

@@ -163,7 +163,7 @@ HC_TEST(job_status_json_every_field) {
                           "created_at", "started_at",  "finished_at",    "duration_s",
                           "render_s",   "encoder",     "encoder_reason", "attempts",
                           "metadata",   "frames_done", "frames_total",   "priority",
-                          "warnings"};
+                          "warnings",   "callback"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         CHECKF(json_object_get(o, keys[i]), "missing %s in %s", keys[i], text);
     CHECK(json_object_size(o) == sizeof keys / sizeof keys[0]);
@@ -249,6 +249,49 @@ HC_TEST(job_status_json_error_and_url_override) {
     hc_job_fini(&job);
 }
 
+/* DESIGN.md §3: a job with a callback_url shows the delivery state. */
+HC_TEST(job_status_json_callback) {
+    hc_job job;
+    full_job(&job);
+    char *text = hc_job_status_json(&job, NULL, NULL);
+    json_t *o = load(text);
+    json_t *c = json_object_get(o, "callback");
+    CHECKF(json_is_object(c), "%s", text);
+    CHECK(strcmp(json_string_value(json_object_get(c, "state")), "pending") == 0);
+    CHECK(json_integer_value(json_object_get(c, "attempts")) == 0);
+    CHECK(json_is_null(json_object_get(c, "last_error")));
+    CHECK(json_is_null(json_object_get(c, "delivered_at")));
+    json_decref(o);
+    free(text);
+    job.cb_state = HC_CB_DELIVERED;
+    job.cb_attempts = 2;
+    job.cb_delivered_us = 1700000000500000;
+    hc_job_set_str(&job.cb_last_error, "HTTP 502");
+    text = hc_job_status_json(&job, NULL, NULL);
+    o = load(text);
+    c = json_object_get(o, "callback");
+    CHECK(strcmp(json_string_value(json_object_get(c, "state")), "delivered") == 0);
+    CHECK(json_integer_value(json_object_get(c, "attempts")) == 2);
+    CHECK(strcmp(json_string_value(json_object_get(c, "last_error")), "HTTP 502") == 0);
+    const char *at = json_string_value(json_object_get(c, "delivered_at"));
+    CHECKF(at && strncmp(at, "2023-11-14T22:13:20", 19) == 0, "%s", at ? at : "(null)");
+    json_decref(o);
+    free(text);
+    job.cb_state = HC_CB_GAVE_UP;
+    text = hc_job_status_json(&job, NULL, NULL);
+    CHECK(strstr(text, "\"state\":\"failed\""));
+    free(text);
+    hc_job_fini(&job);
+    /* No callback_url: no callback object. */
+    memset(&job, 0, sizeof job);
+    snprintf(job.job_id, sizeof job.job_id, "plain");
+    job.request = hc_strdup("{\"images\":[]}");
+    text = hc_job_status_json(&job, NULL, NULL);
+    CHECK(!strstr(text, "callback"));
+    free(text);
+    hc_job_fini(&job);
+}
+
 HC_TEST(job_status_json_never_has_secret) {
     hc_job job;
     full_job(&job);
@@ -258,7 +301,7 @@ HC_TEST(job_status_json_never_has_secret) {
     CHECK(strstr(job.request, "s3cr3t-value")); /* the stored request does carry it */
     char *text = hc_job_status_json(&job, NULL, NULL);
     CHECK(!strstr(text, "s3cr3t-value"));
-    CHECK(!strstr(text, "callback"));
+    CHECK(!strstr(text, "callback_url") && !strstr(text, "callback_secret"));
     CHECK(!strstr(text, "app.example/hook"));
     CHECK(!strstr(text, "a.example/x.jpg")); /* nor the request */
     free(text);
