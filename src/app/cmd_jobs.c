@@ -1,5 +1,7 @@
-/* `hydra-compose jobs list|show ID|cancel ID|retry ID`: operations on the
- * configured job store (HC_STORE), with or without a server running.
+/* `hydra-compose jobs list|show ID|cancel ID|retry ID|create-table`:
+ * operations on the configured job store (HC_STORE), with or without a
+ * server running. create-table makes the DynamoDB table of DESIGN.md §11
+ * (SQLite makes its own schema on open).
  *
  * A cancel here reaches a running render through the store: its worker's
  * next progress write fails the compare-and-set and it stops (within a
@@ -19,6 +21,7 @@ static void help(FILE *f) {
           "       hydra-compose jobs show ID\n"
           "       hydra-compose jobs cancel ID\n"
           "       hydra-compose jobs retry ID\n"
+          "       hydra-compose jobs create-table   (dynamodb:TABLE: the table, index and TTL)\n"
           "\n"
           "Against the configured store (--store / HC_STORE, default sqlite:DATA_DIR/jobs.db).\n"
           "show, cancel and retry print the job's status JSON (as GET /render/status).\n"
@@ -124,6 +127,21 @@ int hc_cmd_jobs(int argc, char **argv) {
         help(sub ? stdout : stderr);
         hc_config_fini(&cfg);
         return sub ? 0 : 2;
+    }
+    if (!strcmp(sub, "create-table")) {
+        hc_err err = {0};
+        int rc = 0;
+        if (strncmp(cfg.store, "dynamodb:", 9) == 0) {
+            rc = hc_store_dynamodb_create_table(cfg.store + 9, &err);
+            if (rc)
+                fprintf(stderr, "hydra-compose jobs create-table: %s\n", err.msg);
+            else
+                printf("%s: table ready\n", cfg.store);
+        } else {
+            printf("%s: nothing to create (the store makes its schema when opened)\n", cfg.store);
+        }
+        hc_config_fini(&cfg);
+        return rc ? 1 : 0;
     }
     bool is_list = !strcmp(sub, "list");
     bool needs_id = !strcmp(sub, "show") || !strcmp(sub, "cancel") || !strcmp(sub, "retry");

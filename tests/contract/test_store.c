@@ -11,7 +11,10 @@
  * processes racing on one file, schema handling) and the fault-injecting
  * wrapper, whose errors must come back unchanged through the transitions. */
 #include "hc_test.h"
+#include "cloud/hc_cloud.h"
 #include "store/hc_store.h"
+
+#include <jansson.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1471,6 +1474,126 @@ HC_TEST(store_sqlite_processes_open_new_file) {
     CHECK(hc_store_count(s, c, NULL) == 0);
     hc_store_close(s);
     CHECKF(c[HC_JOB_QUEUED] == OPENERS * PER_OPENER, "%lld jobs", (long long)c[HC_JOB_QUEUED]);
+}
+
+/* ---- DynamoDB only ------------------------------------------------------------ */
+
+/* One raw DynamoDB call in the tests' AWS context; the answer parsed. */
+static json_t *ddb_raw(const char *op, const char *body) {
+    hc_aws *aws = NULL;
+    if (hc_aws_open(&aws, NULL) != 0) return NULL;
+    char target[64];
+    snprintf(target, sizeof target, "DynamoDB_20120810.%s", op);
+    hc_buf out = {0};
+    hc_err err = {0};
+    json_t *j = NULL;
+    if (hc_aws_json(aws, "dynamodb", target, body, &out, NULL, 0, &err) == 0)
+        j = json_loads(out.p ? out.p : "", 0, NULL);
+    else
+        fprintf(stderr, "    %s: %s\n", op, err.msg);
+    hc_buf_fini(&out);
+    hc_aws_close(aws);
+    return j;
+}
+
+static const char *raw_n(json_t *item, const char *name) {
+    return json_string_value(json_object_get(json_object_get(item, name), "N"));
+}
+
+/* The table as DESIGN.md §11 says, and ttl on the items: 30 days after the
+ * final state, gone when the job is queued again. */
+HC_TEST_T(store_dynamodb_table_and_ttl, 120) {
+    if (!dynamodb_ready()) return;
+    json_t *d = ddb_raw("DescribeTable", "{\"TableName\":\"" DDB_TABLE "\"}");
+    json_t *t = json_object_get(d, "Table");
+    CHECK(t);
+    json_t *ks = json_array_get(json_object_get(t, "KeySchema"), 0);
+    CHECK(json_array_size(json_object_get(t, "KeySchema")) == 1);
+    CHECK(strcmp(json_string_value(json_object_get(ks, "AttributeName")), "job_id") == 0);
+    json_t *g = json_array_get(json_object_get(t, "GlobalSecondaryIndexes"), 0);
+    CHECK(strcmp(json_string_value(json_object_get(g, "IndexName")), "status-created") == 0);
+    json_t *gk = json_object_get(g, "KeySchema");
+    CHECK(strcmp(json_string_value(json_object_get(json_array_get(gk, 0), "AttributeName")),
+                 "status") == 0);
+    CHECK(strcmp(json_string_value(json_object_get(json_array_get(gk, 1), "AttributeName")),
+                 "created_ms") == 0);
+    CHECK(strcmp(json_string_value(
+                     json_object_get(json_object_get(g, "Projection"), "ProjectionType")),
+                 "ALL") == 0);
+    json_decref(d);
+    /* Creating it again is fine. */
+    hc_err err = {0};
+    CHECKF(hc_store_dynamodb_create_table(DDB_TABLE, &err) == 0, "%s", err.msg);
+
+    hc_store *s = NULL;
+    CHECKF(hc_store_open("dynamodb:" DDB_TABLE, &s, &err) == 0, "%s", err.msg);
+    CHECK(add(s, "ttl-1", 0, false) == 0);
+    const char *get = "{\"TableName\":\"" DDB_TABLE "\",\"Key\":{\"job_id\":{\"S\":\"ttl-1\"}},"
+                      "\"ConsistentRead\":true}";
+    json_t *r = ddb_raw("GetItem", get);
+    json_t *item = json_object_get(r, "Item");
+    CHECK(item && !json_object_get(item, "ttl"));
+    CHECK(raw_n(item, "created_ms") && raw_n(item, "updated_ms") && raw_n(item, "attempt"));
+    json_decref(r);
+    hc_job j;
+    CHECK(hc_store_get(s, "ttl-1", &j, NULL) == 0);
+    CHECK(hc_store_claim(s, &j, "batch-1", NULL) == 0);
+    j.progress = 42;
+    snprintf(j.current_step, sizeof j.current_step, "rendering");
+    CHECK(hc_store_progress(s, &j, NULL) == 0);
+    r = ddb_raw("GetItem", get);
+    item = json_object_get(r, "Item");
+    CHECK(strcmp(raw_n(item, "progress"), "42") == 0);
+    CHECK(strcmp(json_string_value(json_object_get(json_object_get(item, "current_step"), "S")),
+                 "rendering") == 0);
+    json_decref(r);
+    hc_job_set_error(&j, HC_EMEDIA, "images[0]: not an image");
+    CHECK(hc_store_finish(s, &j, NULL) == 0);
+    r = ddb_raw("GetItem", get);
+    item = json_object_get(r, "Item");
+    const char *ttl = raw_n(item, "ttl");
+    long long want = (long long)(j.finished_us / 1000000) + 30LL * 86400;
+    CHECKF(ttl && atoll(ttl) == want, "ttl %s, want %lld", ttl ? ttl : "(none)", want);
+    json_decref(r);
+    CHECK(hc_store_retry(s, "ttl-1", NULL, NULL) == 0);
+    r = ddb_raw("GetItem", get);
+    CHECK(!json_object_get(json_object_get(r, "Item"), "ttl"));
+    json_decref(r);
+    hc_job_fini(&j);
+    hc_store_close(s);
+    stop_dynalite();
+}
+
+HC_TEST_T(store_dynamodb_open_errors, 60) {
+    if (!dynamodb_ready()) return;
+    hc_store *s = (hc_store *)1;
+    hc_err err = {0};
+    CHECK(hc_store_open("dynamodb:no-such-table", &s, &err) == HC_EIO && s == NULL);
+    CHECKF(strstr(err.msg, "no-such-table") && strstr(err.msg, "does not exist"), "%s", err.msg);
+    CHECK(hc_store_open("dynamodb:", &s, NULL) == HC_EINVAL);
+    err = (hc_err){0};
+    CHECK(hc_store_open("dynamodb:bad/name", &s, &err) == HC_EINVAL);
+    CHECK(strstr(err.msg, "bad/name"));
+    CHECK(hc_store_find("dynamodb") == &hc_store_dynamodb);
+    stop_dynalite();
+}
+
+/* `hydra-compose jobs create-table` makes the table for HC_STORE (and the
+ * alias DYNAMODB_JOBS_TABLE of the original engine); jobs list reads it. */
+HC_TEST_T(store_dynamodb_jobs_create_table, 120) {
+    if (!dynamodb_ready()) return;
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "cd %s && DYNAMODB_JOBS_TABLE=made-by-cli %s jobs create-table 2>&1 && "
+             "HC_STORE=dynamodb:made-by-cli %s jobs list --json 2>&1",
+             hc_test_tmpdir(), hc_test_bin(), hc_test_bin());
+    int rc = hc_test_run(cmd, &out);
+    CHECKF(rc == 0, "exit %d: %s", rc, out ? out : "");
+    CHECKF(out && strstr(out, "dynamodb:made-by-cli: table ready") &&
+               strstr(out, "{\"jobs\":[],\"next_cursor\":null}"),
+           "%s", out ? out : "");
+    free(out);
+    stop_dynalite();
 }
 
 /* ---- fault injection ---------------------------------------------------------- */
