@@ -184,6 +184,7 @@ int hc_store_count(hc_store *s, int64_t counts[HC_JOB_STATUS_COUNT], hc_err *err
  * billing) in the AWS context of the environment, wait until it is ACTIVE
  * and enable TTL on `ttl`. A table that exists already is fine. */
 int hc_store_dynamodb_create_table(const char *table, hc_err *err);
+/* ("dynamodb:" alone names the default table, hydra-compose-jobs.) */
 
 /* Fault injection for tests: wrap inner so that the nth call (1-based,
  * counting every operation) and, if sticky, every later one fails with

@@ -134,7 +134,7 @@ int hc_store_open(const char *spec, hc_store **out, hc_err *err) {
     const hc_store_backend *b = hc_store_find(name);
     if (!b) {
         rc = hc_err_set(err, HC_EINVAL,
-                        "store: unknown backend \"%s\" in \"%s\" (expected sqlite:PATH or mem:)",
+                        "store: unknown backend \"%s\" in \"%s\" (expected sqlite:PATH, dynamodb:TABLE or mem:)",
                         name, spec);
         goto done;
     }

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #define INDEX_NAME   "status-created"
+#define DEFAULT_TABLE "hydra-compose-jobs" /* DESIGN.md §11, as the original's */
 #define TTL_DAYS     30
 #define TARGET       "DynamoDB_20120810."
 #define ACTIVE_WAIT_US (120 * 1000000LL)
@@ -385,8 +386,7 @@ static void ddb_close(hc_store *s) {
 
 static int ddb_open(hc_store *s, const char *arg, hc_err *err) {
     ddb_priv *p = hc_store_priv(s);
-    if (!arg || !*arg)
-        return hc_err_set(err, HC_EINVAL, "store: dynamodb needs a table name (dynamodb:TABLE)");
+    if (!arg || !*arg) arg = DEFAULT_TABLE;
     if (strlen(arg) < 3 || strlen(arg) > 255 || strspn(arg,
                                                        "abcdefghijklmnopqrstuvwxyz"
                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
@@ -443,6 +443,12 @@ static int ddb_create(hc_store *s, hc_job *job, hc_job *existing, hc_err *err) {
                              "job_id");
     hc_err local = {0};
     int rc = call(p->aws, where_of(s), "PutItem", body, NULL, type, sizeof type, &local);
+    if (rc < 0 && strcmp(type, "ValidationException") == 0 && strstr(local.msg, "size"))
+        /* A DynamoDB item holds at most 400 KB, the request included. */
+        return hc_err_set(err, HC_ETOOBIG,
+                          "request: too large for the job store %s (DynamoDB items hold at "
+                          "most 400 KB): %s",
+                          where_of(s), local.msg);
     if (rc < 0 && strcmp(type, "ConditionalCheckFailedException") == 0) {
         rc = HC_EEXISTS;
         if (existing) {
@@ -661,8 +667,8 @@ int hc_store_dynamodb_create_table(const char *table, hc_err *err) {
     hc_aws *aws = NULL;
     json_t *resp = NULL;
     char where[300], type[128] = "";
-    snprintf(where, sizeof where, "dynamodb:%s", table ? table : "");
-    if (!table || !*table) return hc_err_set(err, HC_EINVAL, "store: no table name");
+    if (!table || !*table) table = DEFAULT_TABLE;
+    snprintf(where, sizeof where, "dynamodb:%s", table);
     int rc = hc_aws_open(&aws, err);
     if (rc < 0) return rc;
     hc_err local = {0};

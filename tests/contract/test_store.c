@@ -1570,11 +1570,28 @@ HC_TEST_T(store_dynamodb_open_errors, 60) {
     hc_err err = {0};
     CHECK(hc_store_open("dynamodb:no-such-table", &s, &err) == HC_EIO && s == NULL);
     CHECKF(strstr(err.msg, "no-such-table") && strstr(err.msg, "does not exist"), "%s", err.msg);
-    CHECK(hc_store_open("dynamodb:", &s, NULL) == HC_EINVAL);
+    /* "dynamodb:" is the default table, which this server has. */
+    CHECKF(hc_store_open("dynamodb:", &s, &err) == 0, "%s", err.msg);
+    CHECK(strcmp(s->spec, "dynamodb:") == 0);
+    hc_store_close(s);
     err = (hc_err){0};
     CHECK(hc_store_open("dynamodb:bad/name", &s, &err) == HC_EINVAL);
     CHECK(strstr(err.msg, "bad/name"));
     CHECK(hc_store_find("dynamodb") == &hc_store_dynamodb);
+    /* An item over DynamoDB's 400 KB is the request's fault, named so. */
+    CHECKF(hc_store_open("dynamodb:" DDB_TABLE, &s, &err) == 0, "%s", err.msg);
+    hc_job big;
+    make_job(&big, "big", 0, false);
+    size_t n = 450 * 1024;
+    char *req = hc_xmalloc(n + 32);
+    snprintf(req, n + 32, "{\"metadata\":\"%0*d\"}", (int)n, 0);
+    hc_job_set_str(&big.request, req);
+    free(req);
+    err = (hc_err){0};
+    CHECK(hc_store_create(s, &big, NULL, &err) == HC_ETOOBIG);
+    CHECKF(strstr(err.msg, "400 KB"), "%s", err.msg);
+    hc_job_fini(&big);
+    hc_store_close(s);
     stop_dynalite();
 }
 
