@@ -136,7 +136,9 @@ static json_t *field_value(hc_job_field f, const hc_job *job) {
     case STORE_K_REAL: {
         double d = *(const double *)(const void *)base;
         if (!isfinite(d)) d = 0;
+        /* Shortest exact form, but never an exponent. */
         snprintf(buf, sizeof buf, "%.17g", d);
+        if (strchr(buf, 'e')) snprintf(buf, sizeof buf, "%.9f", d);
         return av_n(buf);
     }
     case STORE_K_TIME:
