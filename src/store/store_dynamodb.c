@@ -610,7 +610,7 @@ static int ddb_list(hc_store *s, const hc_store_query *q, hc_job_list *out, hc_e
         free(one.v);
     }
     if (rc == 0) {
-        qsort(jv.v, (size_t)jv.n, sizeof *jv.v, newest ? newest_cmp : queue_cmp);
+        if (jv.n > 1) qsort(jv.v, (size_t)jv.n, sizeof *jv.v, newest ? newest_cmp : queue_cmp);
         int take = jv.n < q->limit ? jv.n : q->limit;
         for (int i = take; i < jv.n; i++)
             hc_job_fini(&jv.v[i]);

@@ -1740,6 +1740,7 @@ HC_TEST(store_fault_through_new_operations) {
         CHECK(hc_store_progress(s, &j, NULL) == 0);           /* 5 */
         j.status = HC_JOB_COMPLETED;
         CHECK(hc_store_finish(s, &j, NULL) == 0); /* 6 */
+        hc_job_fini(&j);
         hc_store_close(s);
     }
     {
@@ -1755,6 +1756,7 @@ HC_TEST(store_fault_through_new_operations) {
         CHECK(hc_store_callback_result(s, &j, NULL) == HC_EIO); /* 5 */
         CHECK(hc_store_update(s, "t", HC_JOB_FIELD(PROGRESS), &j, HC_JOB_MASK_FINAL,
                               HC_STORE_ANY_ATTEMPT, NULL) == HC_EIO);
+        hc_job_fini(&j);
         hc_store_close(s);
     }
 }

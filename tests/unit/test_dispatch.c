@@ -445,7 +445,8 @@ HC_TEST_T(dispatch_local_close_puts_back, 120) {
     hc_err err = {0};
     CHECK(hc_store_get(e.store, "stay-1", &job, &err) == 0);
     CHECKF(job.status == HC_JOB_QUEUED, "%s", hc_job_status_names[job.status]);
-    CHECK(job.attempts == 0);
+    CHECK(job.attempts == 0); /* released, not counted (hc_store_release) */
+    CHECK(job.attempt == 1);  /* the stopped run's token is spent */
     CHECK(job.batch_job_id[0] == 0);
     hc_job_fini(&job);
     hc_store_close(e.store);
