@@ -1613,6 +1613,41 @@ HC_TEST_T(store_dynamodb_jobs_create_table, 120) {
     stop_dynalite();
 }
 
+/* The server on the DynamoDB store (DESIGN.md §11 step 2): a submit is a
+ * conditional put, the same body again is the existing job (200), another
+ * body under the same id a 409; status reads and cancel go to the table. */
+HC_TEST_T(store_dynamodb_serve_submit_status_cancel, 120) {
+    if (!dynamodb_ready()) return;
+    char data[PATH_MAX], url[256], target[512];
+    snprintf(data, sizeof data, "%s/data", hc_test_tmpdir());
+    CHECK(hc_test_serve(data, "--workers 0 --store dynamodb:" DDB_TABLE, url, sizeof url) > 0);
+    const char *a = "{\"job_id\":\"srv-1\",\"images\":[{\"url\":\"https://a.example/x.jpg\"}]}";
+    const char *b = "{\"job_id\":\"srv-1\",\"images\":[{\"url\":\"https://a.example/y.jpg\"}]}";
+    snprintf(target, sizeof target, "%s/render", url);
+    char *resp = NULL;
+    long c1 = hc_test_http("POST", target, a, NULL, &resp, NULL);
+    free(resp);
+    long c2 = hc_test_http("POST", target, a, NULL, &resp, NULL);
+    free(resp);
+    long c3 = hc_test_http("POST", target, b, NULL, &resp, NULL);
+    CHECKF(c1 == 202 && c2 == 200 && c3 == 409, "codes %ld %ld %ld: %s", c1, c2, c3,
+           resp ? resp : "");
+    free(resp);
+    snprintf(target, sizeof target, "%s/render/status?job_id=srv-1", url);
+    CHECK(hc_test_http("GET", target, NULL, NULL, &resp, NULL) == 200);
+    CHECKF(resp && strstr(resp, "\"status\":\"queued\""), "%s", resp ? resp : "");
+    free(resp);
+    snprintf(target, sizeof target, "%s/render/srv-1", url);
+    CHECK(hc_test_http("DELETE", target, NULL, NULL, &resp, NULL) == 200);
+    free(resp);
+    hc_store *s = NULL;
+    hc_err err = {0};
+    CHECKF(hc_store_open("dynamodb:" DDB_TABLE, &s, &err) == 0, "%s", err.msg);
+    CHECK(status_of(s, "srv-1") == HC_JOB_CANCELED);
+    hc_store_close(s);
+    stop_dynalite();
+}
+
 /* ---- fault injection ---------------------------------------------------------- */
 
 static hc_store *faulty(int nth, int code, bool sticky) {
