@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1645,6 +1646,59 @@ HC_TEST_T(store_dynamodb_serve_submit_status_cancel, 120) {
     CHECKF(hc_store_open("dynamodb:" DDB_TABLE, &s, &err) == 0, "%s", err.msg);
     CHECK(status_of(s, "srv-1") == HC_JOB_CANCELED);
     hc_store_close(s);
+    stop_dynalite();
+}
+
+/* A whole job on the DynamoDB store: the server's worker process opens the
+ * table (HC_STORE is exported to it), writes progress under its attempt,
+ * and the final state; the callback is delivered and recorded. */
+HC_TEST_T(store_dynamodb_serve_renders_a_job, 300) {
+    if (!dynamodb_ready()) return;
+    char imgs[PATH_MAX], data[PATH_MAX], url[256], target[512], body[1024];
+    snprintf(imgs, sizeof imgs, "%s/imgs", hc_test_tmpdir());
+    snprintf(data, sizeof data, "%s/data", hc_test_tmpdir());
+    mkdir(imgs, 0755);
+    CHECK(hc_test_make_jpegs(imgs, 2, 320, 240) == 0);
+    int port = hc_test_httpd(imgs);
+    CHECK(port > 0);
+    CHECK(hc_test_serve(data,
+                        "--workers 1 --url-allow 127.0.0.1 --store dynamodb:" DDB_TABLE, url,
+                        sizeof url) > 0);
+    snprintf(body, sizeof body,
+             "{\"job_id\":\"ren-1\",\"images\":[{\"url\":\"http://127.0.0.1:%d/img0.jpg\"},"
+             "{\"url\":\"http://127.0.0.1:%d/img1.jpg\"}],\"callback_url\":"
+             "\"http://127.0.0.1:%d/callback/ren\",\"settings\":{\"target_duration\":2,"
+             "\"resolution\":\"720p\",\"quality\":\"draft\"}}",
+             port, port, port);
+    snprintf(target, sizeof target, "%s/render", url);
+    char *resp = NULL;
+    CHECK(hc_test_http("POST", target, body, NULL, &resp, NULL) == 202);
+    free(resp);
+    hc_store *s = NULL;
+    hc_err err = {0};
+    CHECKF(hc_store_open("dynamodb:" DDB_TABLE, &s, &err) == 0, "%s", err.msg);
+    hc_job j = {0};
+    double t0 = hc_test_now_s();
+    bool done = false;
+    while (!done && hc_test_now_s() - t0 < 240) {
+        hc_job_fini(&j);
+        CHECK(hc_store_get(s, "ren-1", &j, NULL) == 0);
+        done = hc_job_status_final(j.status) && j.cb_state != HC_CB_PENDING;
+        if (!done) hc_test_sleep_ms(200);
+    }
+    CHECKF(j.status == HC_JOB_COMPLETED, "%s: %s", hc_job_status_names[j.status],
+           j.error_message ? j.error_message : "");
+    CHECK(j.progress == 100 && j.attempt == 1 && j.attempts == 1 && j.frames_done > 0);
+    CHECK(j.output_url && strstr(j.output_url, "renders/ren-1.mp4"));
+    CHECKF(j.cb_state == HC_CB_DELIVERED && j.cb_delivered_us > 0, "callback %d: %s",
+           (int)j.cb_state, j.cb_last_error ? j.cb_last_error : "");
+    hc_job_fini(&j);
+    hc_store_close(s);
+    snprintf(target, sizeof target, "%s/render/status?job_id=ren-1", url);
+    CHECK(hc_test_http("GET", target, NULL, NULL, &resp, NULL) == 200);
+    CHECKF(resp && strstr(resp, "\"state\":\"delivered\"") && strstr(resp, "\"delivered_at\":\"20"),
+           "%s", resp ? resp : "");
+    free(resp);
     stop_dynalite();
 }
 
