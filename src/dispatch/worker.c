@@ -2,8 +2,7 @@
  * the executor has claimed, from the store to its final state.
  *
  * The store is the only channel to the server. A heartbeat thread writes
- * progress every HEARTBEAT_MS with a compare-and-set on "processing" under
- * this worker's attempt (hc_store_progress: those fields only); when
+ * progress every HEARTBEAT_MS with a compare-and-set on "processing"; when
  * that write fails with HC_ECONFLICT the job was canceled (or finalised)
  * elsewhere and the render's cancel flag is raised, as SIGTERM raises it.
  * The render then stops within a frame or two.
@@ -102,12 +101,12 @@ static void *heartbeat(void *arg) {
         pthread_mutex_unlock(&b->mu);
         apply_progress(b);
         hc_err err = {0};
-        int rc = hc_store_progress(b->store, &b->job, &err);
+        int rc = hc_store_progress(b->store, &b->job, &err); /* progress fields, own attempt */
         pthread_mutex_lock(&b->mu);
         if (rc == HC_ECONFLICT || rc == HC_ENOTFOUND) {
             b->canceled = true;
             atomic_store(&cancel_flag, 1);
-            HC_INFO(COMP, "the job is no longer ours (%s): stopping the render", err.msg);
+            HC_INFO(COMP, "the job is no longer processing (canceled): stopping the render");
             break;
         }
         if (rc != 0 && warned++ < 3) HC_WARN(COMP, "cannot write progress: %s", err.msg);
