@@ -248,8 +248,8 @@ typedef struct hc_job {
     hc_cb_state cb_state;
     int cb_attempts;
     int64_t cb_next_us;
-    char cb_delivery[40]; /* X-Hydra-Delivery id, the same across retries */
-    char *cb_last_error;  /* why the last delivery attempt failed */
+    char cb_delivery[40];    /* X-Hydra-Delivery id, the same across retries */
+    char *cb_last_error;     /* why the last delivery attempt failed */
     int64_t cb_delivered_us; /* when a 2xx was received, 0 = not delivered */
 } hc_job;
 

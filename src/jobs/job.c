@@ -149,9 +149,9 @@ static json_t *callback_json(const hc_job *job) {
                                                          : "pending";
     json_object_set_new(c, "state", json_string(state));
     json_object_set_new(c, "attempts", json_integer(job->cb_attempts));
-    json_object_set_new(c, "last_error", job->cb_last_error && *job->cb_last_error
-                                             ? json_string(job->cb_last_error)
-                                             : json_null());
+    json_object_set_new(c, "last_error",
+                        job->cb_last_error && *job->cb_last_error ? json_string(job->cb_last_error)
+                                                                  : json_null());
     json_object_set_new(c, "delivered_at", time_or_null(job->cb_delivered_us));
     return c;
 }

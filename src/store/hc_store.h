@@ -176,7 +176,8 @@ int hc_store_put(hc_store *s, hc_job *job, unsigned expect_mask, hc_err *err);
  * and the stored attempt expect_attempt (or HC_STORE_ANY_ATTEMPT). Sets
  * values->updated_us. HC_ECONFLICT names what the store holds instead. */
 int hc_store_update(hc_store *s, const char *job_id, uint64_t fields, hc_job *values,
-                    unsigned expect_mask, int expect_attempt, hc_err *err);int hc_store_list(hc_store *s, const hc_store_query *q, hc_job_list *out, hc_err *err);
+                    unsigned expect_mask, int expect_attempt, hc_err *err);
+int hc_store_list(hc_store *s, const hc_store_query *q, hc_job_list *out, hc_err *err);
 int hc_store_count(hc_store *s, int64_t counts[HC_JOB_STATUS_COUNT], hc_err *err);
 
 /* Create the DynamoDB table of DESIGN.md §11 (hash key job_id S; index

@@ -134,7 +134,8 @@ int hc_store_open(const char *spec, hc_store **out, hc_err *err) {
     const hc_store_backend *b = hc_store_find(name);
     if (!b) {
         rc = hc_err_set(err, HC_EINVAL,
-                        "store: unknown backend \"%s\" in \"%s\" (expected sqlite:PATH, dynamodb:TABLE or mem:)",
+                        "store: unknown backend \"%s\" in \"%s\" (expected sqlite:PATH, "
+                        "dynamodb:TABLE or mem:)",
                         name, spec);
         goto done;
     }
@@ -269,8 +270,7 @@ int hc_store_update(hc_store *s, const char *job_id, uint64_t fields, hc_job *va
         return hc_err_set(err, HC_EINVAL, "store: expect mask 0x%x names no valid status",
                           expect_mask);
     if (expect_attempt < HC_STORE_ANY_ATTEMPT)
-        return hc_err_set(err, HC_EINVAL, "store: expected attempt %d is negative",
-                          expect_attempt);
+        return hc_err_set(err, HC_EINVAL, "store: expected attempt %d is negative", expect_attempt);
     hc_job row = *values; /* shallow: the time is the caller's only on success */
     row.updated_us = hc_wall_us();
     rc = s->backend->update(s, job_id, fields | HC_JOB_FIELD(UPDATED), &row, expect_mask,
@@ -483,8 +483,8 @@ static int conflict(const hc_job *job, const char *want, hc_err *err) {
 #define CB_FIELDS (HC_JOB_FIELDS_CALLBACK | F_(CB_DELIVERY))
 /* What a final state writes (finish, and requeue when out of attempts). */
 #define RESULT_FIELDS                                                                              \
-    (F_(STATUS) | HC_JOB_FIELDS_PROGRESS | F_(OUTPUT_URL) | F_(POSTER_URL) | F_(ERROR_CODE) |     \
-     F_(ERROR_MESSAGE) | F_(FINISHED) | F_(DURATION_S) | F_(RENDER_S) | F_(ENCODER) |            \
+    (F_(STATUS) | HC_JOB_FIELDS_PROGRESS | F_(OUTPUT_URL) | F_(POSTER_URL) | F_(ERROR_CODE) |      \
+     F_(ERROR_MESSAGE) | F_(FINISHED) | F_(DURATION_S) | F_(RENDER_S) | F_(ENCODER) |              \
      F_(ENCODER_REASON) | F_(WARNINGS) | CB_FIELDS)
 
 typedef struct claim_arg {
@@ -634,8 +634,8 @@ int hc_store_release(hc_store *s, const char *job_id, int attempt, hc_err *err) 
     job.current_step[0] = 0;
     job.frames_done = job.frames_total = 0;
     job.batch_job_id[0] = 0;
-    rc = hc_store_update(s, job_id, RUN_FIELDS | F_(ATTEMPTS), &job,
-                         HC_JOB_MASK(HC_JOB_PROCESSING), attempt, err);
+    rc = hc_store_update(s, job_id, RUN_FIELDS | F_(ATTEMPTS), &job, HC_JOB_MASK(HC_JOB_PROCESSING),
+                         attempt, err);
 done:
     hc_job_fini(&job);
     return rc;

@@ -41,10 +41,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define INDEX_NAME   "status-created"
-#define DEFAULT_TABLE "hydra-compose-jobs" /* DESIGN.md §11, as the original's */
-#define TTL_DAYS     30
-#define TARGET       "DynamoDB_20120810."
+#define INDEX_NAME     "status-created"
+#define DEFAULT_TABLE  "hydra-compose-jobs" /* DESIGN.md §11, as the original's */
+#define TTL_DAYS       30
+#define TARGET         "DynamoDB_20120810."
 #define ACTIVE_WAIT_US (120 * 1000000LL)
 
 typedef struct ddb_priv {
@@ -243,8 +243,7 @@ int store_ddb_job_from_item(json_t *item, hc_job *out, const char *where, hc_err
         continue;
     bad:
         hc_job_fini(out);
-        return hc_err_set(err, HC_EIO, "store %s: job item has an unreadable %s", where,
-                          fd->name);
+        return hc_err_set(err, HC_EIO, "store %s: job item has an unreadable %s", where, fd->name);
     }
     if (!out->job_id[0]) {
         hc_job_fini(out);
@@ -283,8 +282,8 @@ json_t *store_ddb_update_body(const char *table, const char *job_id, uint64_t fi
     /* A final state starts the 30 days; leaving it (a retry) stops them. */
     if (fields & HC_JOB_FIELD(STATUS)) {
         json_object_set_new(names, "#ttl", json_string("ttl"));
-        int64_t ttl = ttl_for(values->status,
-                              values->finished_us ? values->finished_us : values->updated_us);
+        int64_t ttl =
+            ttl_for(values->status, values->finished_us ? values->finished_us : values->updated_us);
         if (ttl) {
             json_object_set_new(vals, ":ttl", av_i64(ttl));
             hc_buf_printf(&set, "%s#ttl = :ttl", set.n ? ", " : "");
@@ -312,10 +311,10 @@ json_t *store_ddb_update_body(const char *table, const char *job_id, uint64_t fi
     hc_buf expr = {0};
     if (set.n) hc_buf_printf(&expr, "SET %s", set.p);
     if (rem.n) hc_buf_printf(&expr, "%sREMOVE %s", expr.n ? " " : "", rem.p);
-    json_t *body = json_pack("{s:s, s:o, s:s, s:s, s:o, s:o}", "TableName", table, "Key",
-                             key_of(job_id), "UpdateExpression", expr.p ? expr.p : "",
-                             "ConditionExpression", cond.p, "ExpressionAttributeNames", names,
-                             "ExpressionAttributeValues", vals);
+    json_t *body =
+        json_pack("{s:s, s:o, s:s, s:s, s:o, s:o}", "TableName", table, "Key", key_of(job_id),
+                  "UpdateExpression", expr.p ? expr.p : "", "ConditionExpression", cond.p,
+                  "ExpressionAttributeNames", names, "ExpressionAttributeValues", vals);
     hc_buf_fini(&set);
     hc_buf_fini(&rem);
     hc_buf_fini(&cond);
@@ -324,15 +323,15 @@ json_t *store_ddb_update_body(const char *table, const char *job_id, uint64_t fi
 }
 
 json_t *store_ddb_create_table_body(const char *table) {
-    return json_pack(
-        "{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:[{s:s, s:s}],"
-        " s:[{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:{s:s}}], s:s}",
-        "TableName", table, "AttributeDefinitions", "AttributeName", "job_id", "AttributeType",
-        "S", "AttributeName", "status", "AttributeType", "S", "AttributeName", "created_ms",
-        "AttributeType", "N", "KeySchema", "AttributeName", "job_id", "KeyType", "HASH",
-        "GlobalSecondaryIndexes", "IndexName", INDEX_NAME, "KeySchema", "AttributeName", "status",
-        "KeyType", "HASH", "AttributeName", "created_ms", "KeyType", "RANGE", "Projection",
-        "ProjectionType", "ALL", "BillingMode", "PAY_PER_REQUEST");
+    return json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:[{s:s, s:s}],"
+                     " s:[{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:{s:s}}], s:s}",
+                     "TableName", table, "AttributeDefinitions", "AttributeName", "job_id",
+                     "AttributeType", "S", "AttributeName", "status", "AttributeType", "S",
+                     "AttributeName", "created_ms", "AttributeType", "N", "KeySchema",
+                     "AttributeName", "job_id", "KeyType", "HASH", "GlobalSecondaryIndexes",
+                     "IndexName", INDEX_NAME, "KeySchema", "AttributeName", "status", "KeyType",
+                     "HASH", "AttributeName", "created_ms", "KeyType", "RANGE", "Projection",
+                     "ProjectionType", "ALL", "BillingMode", "PAY_PER_REQUEST");
 }
 
 /* ---- calls ------------------------------------------------------------------- */
@@ -348,7 +347,8 @@ static int call(hc_aws *aws, const char *where, const char *op, json_t *body, js
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (resp) *resp = NULL;
-    if (!text) return hc_err_set(err, HC_ENOMEM, "store %s: %s: cannot encode the request", where, op);
+    if (!text)
+        return hc_err_set(err, HC_ENOMEM, "store %s: %s: cannot encode the request", where, op);
     hc_buf out = {0};
     hc_err local = {0};
     int rc = hc_aws_json(aws, "dynamodb", target, text, &out, type, sizeof type, &local);
@@ -389,10 +389,9 @@ static void ddb_close(hc_store *s) {
 static int ddb_open(hc_store *s, const char *arg, hc_err *err) {
     ddb_priv *p = hc_store_priv(s);
     if (!arg || !*arg) arg = DEFAULT_TABLE;
-    if (strlen(arg) < 3 || strlen(arg) > 255 || strspn(arg,
-                                                       "abcdefghijklmnopqrstuvwxyz"
-                                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-                                                    strlen(arg))
+    if (strlen(arg) < 3 || strlen(arg) > 255 ||
+        strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(arg))
         return hc_err_set(err, HC_EINVAL,
                           "store dynamodb:%s: a table name is 3-255 of A-Z a-z 0-9 _ . -", arg);
     p->table = hc_strdup(arg);
@@ -439,10 +438,10 @@ static int ddb_create(hc_store *s, hc_job *job, hc_job *existing, hc_err *err) {
     row.updated_us = now;
     row.seq = row.created_us * 1000 + (int64_t)(atomic_fetch_add(&seq_tick, 1) % 1000);
     char type[128] = "";
-    json_t *body = json_pack("{s:s, s:o, s:s, s:{s:s}}", "TableName", p->table, "Item",
-                             store_ddb_item(&row), "ConditionExpression",
-                             "attribute_not_exists(#id)", "ExpressionAttributeNames", "#id",
-                             "job_id");
+    json_t *body =
+        json_pack("{s:s, s:o, s:s, s:{s:s}}", "TableName", p->table, "Item", store_ddb_item(&row),
+                  "ConditionExpression", "attribute_not_exists(#id)", "ExpressionAttributeNames",
+                  "#id", "job_id");
     hc_err local = {0};
     int rc = call(p->aws, where_of(s), "PutItem", body, NULL, type, sizeof type, &local);
     if (rc < 0 && strcmp(type, "ValidationException") == 0 && strstr(local.msg, "size"))
@@ -472,10 +471,10 @@ static int ddb_update(hc_store *s, const char *job_id, uint64_t fields, const hc
     ddb_priv *p = hc_store_priv(s);
     char type[128] = "";
     hc_err local = {0};
-    int rc = call(p->aws, where_of(s), "UpdateItem",
-                  store_ddb_update_body(p->table, job_id, fields, values, expect_mask,
-                                        expect_attempt),
-                  NULL, type, sizeof type, &local);
+    int rc =
+        call(p->aws, where_of(s), "UpdateItem",
+             store_ddb_update_body(p->table, job_id, fields, values, expect_mask, expect_attempt),
+             NULL, type, sizeof type, &local);
     if (rc == 0) return 0;
     if (strcmp(type, "ConditionalCheckFailedException") != 0)
         return hc_err_set(err, rc, "%s", local.msg);
@@ -518,9 +517,9 @@ static int query_status(hc_store *s, hc_job_status st, const hc_store_query *q, 
             json_object_set_new(vals, ":c", av_n(buf));
             hc_buf_puts(&kc, " AND #c < :c");
         }
-        json_t *body = json_pack("{s:s, s:s, s:s, s:b}", "TableName", p->table, "IndexName",
-                                 INDEX_NAME, "KeyConditionExpression", kc.p, "ScanIndexForward",
-                                 !newest);
+        json_t *body =
+            json_pack("{s:s, s:s, s:s, s:b}", "TableName", p->table, "IndexName", INDEX_NAME,
+                      "KeyConditionExpression", kc.p, "ScanIndexForward", !newest);
         hc_buf_fini(&kc);
         if (q && q->callbacks_due) {
             char buf[48];
@@ -684,8 +683,8 @@ int hc_store_dynamodb_create_table(const char *table, hc_err *err) {
      * seconds). */
     int64_t deadline = hc_now_us() + ACTIVE_WAIT_US;
     for (;;) {
-        rc = call(aws, where, "DescribeTable", json_pack("{s:s}", "TableName", table), &resp,
-                  NULL, 0, err);
+        rc = call(aws, where, "DescribeTable", json_pack("{s:s}", "TableName", table), &resp, NULL,
+                  0, err);
         if (rc < 0) goto done;
         bool active = table_active(resp);
         json_decref(resp);

@@ -13,10 +13,10 @@
  * synchronous=NORMAL, so a write that returned is in the WAL (in the OS's
  * hands) and survives kill -9 of the process; put is a single conditional
  * UPDATE (compare-and-set on status), so concurrent writers in any process
- * cannot both win; it sets only the columns of the fields it is given. Threads share a pool of connections, each used by one
- * thread at a time with its statements prepared once; every statement is
- * reset before its connection returns to the pool, so no read snapshot
- * outlives an operation. SQLITE_* codes are translated here: BUSY/LOCKED
+ * cannot both win; it sets only the columns of the fields it is given. Threads share a pool of
+ * connections, each used by one thread at a time with its statements prepared once; every statement
+ * is reset before its connection returns to the pool, so no read snapshot outlives an operation.
+ * SQLITE_* codes are translated here: BUSY/LOCKED
  * -> HC_ETIMEOUT, NOMEM -> HC_ENOMEM, others HC_EIO, keeping SQLite's text
  * and naming the database path. */
 #include "store/hc_store.h"
@@ -535,7 +535,8 @@ static int update_stmt(const sq_priv *p, conn *c, uint64_t fields, sqlite3_stmt 
     char sql[SQL_LEN] = "UPDATE jobs SET ";
     int n = 0;
     for (int f = 0; f < N_COLS; f++)
-        if ((fields >> f) & 1) sql_add(sql, sizeof sql, "%s%s = ?", n++ ? ", " : "", cols[f].column);
+        if ((fields >> f) & 1)
+            sql_add(sql, sizeof sql, "%s%s = ?", n++ ? ", " : "", cols[f].column);
     sql_add(sql, sizeof sql,
             " WHERE job_id = ? AND instr(?, ',' || status || ',') > 0 AND (? < 0 OR attempt = ?)");
     sqlite3_stmt *st = NULL;

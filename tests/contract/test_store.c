@@ -114,7 +114,8 @@ static bool dynamodb_ready(void) {
         return false;
     }
     if (start_dynalite() < 0) {
-        hc_test_fail(__FILE__, __LINE__, "cannot start dynalite (node %s)", "tests/data/dynalite.js");
+        hc_test_fail(__FILE__, __LINE__, "cannot start dynalite (node %s)",
+                     "tests/data/dynalite.js");
         return false;
     }
     hc_err err = {0};
@@ -853,13 +854,12 @@ STORE_TEST(update_bad_arguments) {
     hc_err err = {0};
     /* Fields fixed at create are refused by name, nothing is written. */
     CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(REQUEST) | HC_JOB_FIELD(PROGRESS), &j,
-                          HC_JOB_MASK(HC_JOB_QUEUED), HC_STORE_ANY_ATTEMPT,
-                          &err) == HC_EINVAL);
+                          HC_JOB_MASK(HC_JOB_QUEUED), HC_STORE_ANY_ATTEMPT, &err) == HC_EINVAL);
     CHECKF(strstr(err.msg, "request"), "%s", err.msg);
     CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(CREATED), &j, HC_JOB_MASK(HC_JOB_QUEUED),
                           HC_STORE_ANY_ATTEMPT, NULL) == HC_EINVAL);
-    CHECK(hc_store_update(s, "ub", 0, &j, HC_JOB_MASK(HC_JOB_QUEUED), HC_STORE_ANY_ATTEMPT,
-                          NULL) == HC_EINVAL);
+    CHECK(hc_store_update(s, "ub", 0, &j, HC_JOB_MASK(HC_JOB_QUEUED), HC_STORE_ANY_ATTEMPT, NULL) ==
+          HC_EINVAL);
     CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(PROGRESS), &j, 0, HC_STORE_ANY_ATTEMPT, NULL) ==
           HC_EINVAL);
     CHECK(hc_store_update(s, "ub", HC_JOB_FIELD(PROGRESS), &j, HC_JOB_MASK(HC_JOB_QUEUED), -2,
@@ -1661,8 +1661,7 @@ HC_TEST_T(store_dynamodb_serve_renders_a_job, 300) {
     CHECK(hc_test_make_jpegs(imgs, 2, 320, 240) == 0);
     int port = hc_test_httpd(imgs);
     CHECK(port > 0);
-    CHECK(hc_test_serve(data,
-                        "--workers 1 --url-allow 127.0.0.1 --store dynamodb:" DDB_TABLE, url,
+    CHECK(hc_test_serve(data, "--workers 1 --url-allow 127.0.0.1 --store dynamodb:" DDB_TABLE, url,
                         sizeof url) > 0);
     snprintf(body, sizeof body,
              "{\"job_id\":\"ren-1\",\"images\":[{\"url\":\"http://127.0.0.1:%d/img0.jpg\"},"

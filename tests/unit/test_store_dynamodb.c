@@ -127,10 +127,10 @@ HC_TEST(store_dynamodb_update_body) {
     sample(&j);
     j.status = HC_JOB_COMPLETED;
     j.current_step[0] = 0;
-    uint64_t fields = HC_JOB_FIELD(STATUS) | HC_JOB_FIELD(PROGRESS) |
-                      HC_JOB_FIELD(CURRENT_STEP) | HC_JOB_FIELD(FINISHED);
-    json_t *b = store_ddb_update_body("tbl", "ddb-1", fields, &j, HC_JOB_MASK(HC_JOB_PROCESSING),
-                                      5);
+    uint64_t fields = HC_JOB_FIELD(STATUS) | HC_JOB_FIELD(PROGRESS) | HC_JOB_FIELD(CURRENT_STEP) |
+                      HC_JOB_FIELD(FINISHED);
+    json_t *b =
+        store_ddb_update_body("tbl", "ddb-1", fields, &j, HC_JOB_MASK(HC_JOB_PROCESSING), 5);
     char *text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
     CHECK(strcmp(json_string_value(json_object_get(b, "TableName")), "tbl") == 0);
     CHECK(strcmp(s_of(json_object_get(b, "Key"), "job_id"), "ddb-1") == 0);
@@ -146,7 +146,8 @@ HC_TEST(store_dynamodb_update_body) {
     CHECK(strcmp(json_string_value(json_object_get(names, "#n4")), "current_step") == 0);
     CHECK(strcmp(json_string_value(json_object_get(names, "#n33")), "attempt") == 0);
     CHECK(strcmp(json_string_value(json_object_get(names, "#ttl")), "ttl") == 0);
-    CHECK(strcmp(s_of(vals, ":v2"), "completed") == 0 && strcmp(s_of(vals, ":e1"), "processing") == 0);
+    CHECK(strcmp(s_of(vals, ":v2"), "completed") == 0 &&
+          strcmp(s_of(vals, ":e1"), "processing") == 0);
     CHECK(strcmp(n_of(vals, ":att"), "5") == 0 && strcmp(n_of(vals, ":ttl"), "1702592099") == 0);
     /* No name or value unused (DynamoDB refuses those). */
     const char *k;
