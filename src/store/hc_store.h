@@ -168,8 +168,9 @@ void hc_store_close(hc_store *s); /* NULL is a no-op */
 /* The wrappers: argument checks, then the backend. */
 int hc_store_create(hc_store *s, hc_job *job, hc_job *existing, hc_err *err);
 int hc_store_get(hc_store *s, const char *job_id, hc_job *out, hc_err *err);
-/* Every mutable field of job, expecting a stored status in expect_mask
- * (any attempt); sets job->updated_us. */
+/* Every mutable field of job but the attempt token (which only a claim
+ * moves), expecting a stored status in expect_mask (any attempt); sets
+ * job->updated_us. */
 int hc_store_put(hc_store *s, hc_job *job, unsigned expect_mask, hc_err *err);
 /* The fields in `fields` (HC_JOB_FIELD bits; immutable ones are refused
  * with HC_EINVAL) from values, expecting a stored status in expect_mask

@@ -283,8 +283,10 @@ int hc_store_put(hc_store *s, hc_job *job, unsigned expect_mask, hc_err *err) {
     if (!s) return hc_err_set(err, HC_EINVAL, "store: not open");
     int rc = check_job(job, err);
     if (rc) return rc;
-    return hc_store_update(s, job->job_id, hc_job_fields_mutable, job, expect_mask,
-                           HC_STORE_ANY_ATTEMPT, err);
+    /* Never the attempt token: only a claim moves it, so no stale copy can
+     * hand a job back to an older worker. */
+    return hc_store_update(s, job->job_id, hc_job_fields_mutable & ~HC_JOB_FIELD(ATTEMPT), job,
+                           expect_mask, HC_STORE_ANY_ATTEMPT, err);
 }
 
 int hc_store_list(hc_store *s, const hc_store_query *q, hc_job_list *out, hc_err *err) {

@@ -396,6 +396,9 @@ STORE_TEST(put_replaces_mutable_fields_only) {
     CHECK(strcmp(got.request, orig.request) == 0);
     CHECK(strcmp(got.request_sha256, orig.request_sha256) == 0);
     CHECK(got.created_us == orig.created_us && got.seq == orig.seq);
+    /* nor the attempt token (a stale copy must not hand the job back) */
+    CHECK(got.attempt == orig.attempt && j.attempt != orig.attempt);
+    j.attempt = got.attempt;
     /* everything else is j's */
     hc_job_set_str(&j.request, got.request);
     memcpy(j.request_sha256, got.request_sha256, sizeof j.request_sha256);
