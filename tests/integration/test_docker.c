@@ -1,0 +1,299 @@
+/* The Docker images of the AWS deployment (deploy/aws-batch/docker/): built
+ * from this tree by scripts/docker-build.sh (cached layers: under a second
+ * when nothing changed, a minute or two from scratch), then run as AWS Batch
+ * and Lambda run them: the image's own user (uid 10001, never root), its
+ * entry point, a mounted directory for the job. The CPU image renders a
+ * captioned job with no network to an MP4 that ffprobe reads and whose
+ * Korean/Japanese/Chinese captions match the native binary's pixels; the
+ * GPU image finds h264_nvenc in its libavcodec and, with no GPU on this
+ * machine, falls back to libx264 saying why. Skipped only when the Docker
+ * daemon is not reachable. */
+#include "hc_test.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IMG_CPU "hydra-compose:cpu"
+#define IMG_GPU "hydra-compose:gpu"
+
+/* Captions in the three CJK scripts the caption code picks fonts for. */
+#define CAPTION "안녕하세요 こんにちは 你好"
+
+/* 0 when the daemon answers; else the reason in why. */
+static int docker_reachable(char *why, size_t len) {
+    char *out = NULL;
+    int rc = hc_test_run("docker info --format '{{.ServerVersion}}' 2>&1", &out);
+    if (rc != 0) {
+        size_t n = out ? strcspn(out, "\n") : 0;
+        snprintf(why, len, "docker daemon not reachable (`docker info`: %.*s)", (int)n,
+                 out ? out : "");
+    }
+    free(out);
+    return rc;
+}
+
+/* Build (or confirm, from the layer cache) both images from this tree.
+ * Returns 0, or the build's exit status with its log tail in tmpdir. */
+static int build_images(void) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s/scripts/docker-build.sh >%s/docker-build.log 2>&1",
+             hc_test_root(), hc_test_tmpdir());
+    return hc_test_run(cmd, NULL);
+}
+
+#define NEED_IMAGES()                                                                              \
+    do {                                                                                           \
+        char why_[512];                                                                            \
+        if (docker_reachable(why_, sizeof why_) != 0) SKIP(why_);                                  \
+        CHECKF(build_images() == 0, "scripts/docker-build.sh failed: see %s/docker-build.log",     \
+               hc_test_tmpdir());                                                                  \
+    } while (0)
+
+/* A directory the image's user can write, with n 1280x720 JPEGs and a 2 s
+ * 720p job (captions when caption is not NULL, settings.hardware=hw). */
+static int make_job(const char *dir, const char *hw, const char *caption) {
+    if (mkdir(dir, 0755) != 0) return -1;
+    if (hc_test_make_jpegs(dir, 3, 1280, 720) != 0) return -1;
+    char spec[2048], path[1024];
+    snprintf(spec, sizeof spec,
+             "{\"job_id\":\"docker-1\",\"images\":[{\"url\":\"img0.jpg\"},{\"url\":\"img1.jpg\"},"
+             "{\"url\":\"img2.jpg\"}],\"settings\":{\"aspect_ratio\":\"16:9\",\"resolution\":"
+             "\"720p\",\"target_duration\":2,\"hardware\":\"%s\",\"effect_preset\":\"crossfade\"}"
+             "%s%s%s}",
+             hw, caption ? ",\"script\":{\"lines\":[{\"text\":\"" : "", caption ? caption : "",
+             caption ? "\",\"timing\":0.2,\"duration\":1.6}]}" : "");
+    snprintf(path, sizeof path, "%s/job.json", dir);
+    if (hc_test_write_file(path, spec, strlen(spec)) != 0) return -1;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "chown -R 10001:10001 %s", dir);
+    return hc_test_run(cmd, NULL);
+}
+
+/* The last line of s, parsed as JSON (the render's result line). */
+static json_t *last_json_line(const char *s) {
+    if (!s) return NULL;
+    const char *end = s + strlen(s);
+    while (end > s && (end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    const char *start = end;
+    while (start > s && start[-1] != '\n')
+        start--;
+    return json_loadb(start, (size_t)(end - start), 0, NULL);
+}
+
+static const char *sget(json_t *o, const char *k) {
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* `docker run --rm --network none -v dir:/job IMAGE render /job/job.json
+ * -o /job/OUT --json`; stdout in *out, stderr in dir/NAME.err. */
+static int docker_render(const char *image, const char *dir, const char *out_name, char **out) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "docker run --rm --network none -v %s:/job %s render /job/job.json -o /job/%s --json "
+             "2>%s/%s.err",
+             dir, image, out_name, dir, out_name);
+    return hc_test_run(cmd, out);
+}
+
+/* PSNR (luma+chroma average, dB; 1000 for identical) of the bottom 40% of
+ * the frames at t seconds of two videos: where the captions are. */
+static double caption_psnr(const char *a, const char *b, double t) {
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -hide_banner -nostats -ss %.2f -i %s -ss %.2f -i %s -lavfi "
+             "'[0:v]crop=iw:ih*0.4:0:ih*0.6[a];[1:v]crop=iw:ih*0.4:0:ih*0.6[b];[a][b]psnr' "
+             "-frames:v 1 -f null - 2>&1",
+             t, a, t, b);
+    int rc = hc_test_run(cmd, &out);
+    double v = -1;
+    const char *p = out ? strstr(out, "average:") : NULL;
+    if (rc == 0 && p) {
+        p += strlen("average:");
+        v = strncmp(p, "inf", 3) == 0 ? 1000.0 : atof(p);
+    }
+    free(out);
+    return v;
+}
+
+HC_TEST_T(docker_images_run_as_uid_10001_with_the_worker_entry_point, 900) {
+    NEED_IMAGES();
+    const char *images[] = {IMG_CPU, IMG_GPU};
+    for (int i = 0; i < 2; i++) {
+        char cmd[1024], *out = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "docker image inspect -f '{{.Config.User}}|{{json .Config.Entrypoint}}|"
+                 "{{json .Config.Cmd}}|{{.Config.WorkingDir}}' %s",
+                 images[i]);
+        CHECK(hc_test_run(cmd, &out) == 0);
+        CHECKF(strcmp(out, "10001:10001|[\"/usr/local/bin/hydra-compose\"]|[\"worker\"]|/data\n") ==
+                   0,
+               "%s config: %s", images[i], out);
+        free(out);
+        /* What the process really is, and that its home is writable. */
+        snprintf(cmd, sizeof cmd,
+                 "docker run --rm --network none --entrypoint /bin/sh %s -c "
+                 "'id -u; id -g; touch /data/w && echo writable; test -w /etc && echo etc-writable; "
+                 "command -v cc gcc make || echo no-compiler'",
+                 images[i]);
+        CHECK(hc_test_run(cmd, &out) == 0);
+        CHECKF(strcmp(out, "10001\n10001\nwritable\nno-compiler\n") == 0, "%s: %s", images[i], out);
+        free(out);
+        /* The entry point is the binary itself. */
+        snprintf(cmd, sizeof cmd, "docker run --rm --network none %s version", images[i]);
+        CHECK(hc_test_run(cmd, &out) == 0);
+        CHECKF(strncmp(out, "hydra-compose ", 14) == 0, "%s version: %s", images[i], out);
+        free(out);
+    }
+}
+
+HC_TEST_T(docker_images_are_lean, 900) {
+    NEED_IMAGES();
+    char *out = NULL;
+    /* No apt lists, no docs or man pages, no Serif CJK faces, a stripped
+     * binary (no .debug_info / .symtab section names in it); the fonts the
+     * captions use and a built fontconfig cache are there. */
+    const char *script =
+        "ls /var/lib/apt/lists | grep -v -x -e lock -e partial | wc -l; "
+        "find /usr/share/man /usr/share/info -type f | wc -l; "
+        "find /usr/share/doc -type f ! -name copyright | wc -l; "
+        "ls /usr/share/fonts/opentype/noto; "
+        "grep -c -a -e .debug_info -e .symtab /usr/local/bin/hydra-compose; "
+        "ls /var/cache/fontconfig | grep -c cache-; "
+        "fc-match -f '%{family[0]}\\n' 'Noto Sans CJK JP:bold'; fc-match -f '%{family[0]}\\n' "
+        "Symbola";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "docker run --rm --network none --entrypoint /bin/sh %s -c \"%s\"",
+             IMG_CPU, script);
+    CHECK(hc_test_run(cmd, &out) == 0);
+    int lists = -1, man = -1, docs = -1, dbg = -1, caches = -1;
+    char f1[64] = "", f2[64] = "", fam1[64] = "", fam2[64] = "";
+    int n = sscanf(out, "%d %d %d %63s %63s %d %d %63[^\n] %63[^\n]", &lists, &man, &docs, f1, f2,
+                   &dbg, &caches, fam1, fam2);
+    CHECKF(n == 9, "unexpected: %s", out);
+    CHECKF(lists == 0 && man == 0 && docs == 0, "apt lists %d, man/info %d, docs %d", lists, man,
+           docs);
+    CHECKF(strcmp(f1, "NotoSansCJK-Bold.ttc") == 0 && strcmp(f2, "NotoSansCJK-Regular.ttc") == 0,
+           "fonts: %s", out);
+    CHECKF(dbg == 0, "binary not stripped: %s", out);
+    CHECKF(caches > 0, "no fontconfig cache: %s", out);
+    CHECKF(strcmp(fam1, "Noto Sans CJK JP") == 0 && strcmp(fam2, "Symbola") == 0, "fc-match: %s",
+           out);
+    free(out);
+    /* The GPU image is the CPU image plus two variables: the same layers. */
+    CHECK(hc_test_run("test \"$(docker image inspect -f '{{json .RootFS.Layers}}' " IMG_CPU
+                      ")\" = \"$(docker image inspect -f '{{json .RootFS.Layers}}' " IMG_GPU ")\"",
+                      NULL) == 0);
+}
+
+HC_TEST_T(docker_cpu_image_renders_a_captioned_job_offline, 900) {
+    NEED_IMAGES();
+    char dir[1024], *out = NULL;
+    snprintf(dir, sizeof dir, "%s/job", hc_test_tmpdir());
+    CHECK(make_job(dir, "auto", CAPTION) == 0);
+    int rc = docker_render(IMG_CPU, dir, "out.mp4", &out);
+    CHECKF(rc == 0, "docker render exit %d: %s", rc, out ? out : "");
+    json_t *res = last_json_line(out);
+    CHECKF(res, "no JSON result line: %s", out);
+    CHECK(strcmp(sget(res, "encoder"), "libx264") == 0);
+    CHECKF(strstr(sget(res, "encoder_reason"), "USE_NVENC=0") != NULL, "reason: %s",
+           sget(res, "encoder_reason"));
+    CHECK(strcmp(sget(res, "output"), "/job/out.mp4") == 0);
+    CHECK(json_array_size(json_object_get(res, "warnings")) == 0);
+    json_decref(res);
+    /* A progress line with frames encoded came before the result. */
+    CHECK(strstr(out, "\"frames_done\":") != NULL);
+    free(out);
+
+    /* ffprobe reads it: H.264, 1280x720, 2 s; written by uid 10001. */
+    char mp4[1100], cmd[8192];
+    snprintf(mp4, sizeof mp4, "%s/out.mp4", dir);
+    struct stat st;
+    CHECK(stat(mp4, &st) == 0 && st.st_size > 10000);
+    CHECKF(st.st_uid == 10001, "owner uid %u", (unsigned)st.st_uid);
+    snprintf(cmd, sizeof cmd,
+             "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,width,height "
+             "-show_entries format=duration -of default=nw=1 %s",
+             mp4);
+    CHECK(hc_test_run(cmd, &out) == 0);
+    CHECKF(strstr(out, "codec_name=h264\nwidth=1280\nheight=720\n") != NULL, "ffprobe: %s", out);
+    const char *d = strstr(out, "duration=");
+    CHECK(d && fabs(atof(d + 9) - 2.0) < 0.1);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/out.jpg", dir);
+    CHECK(access(cmd, R_OK) == 0); /* the poster */
+
+    /* The captions are drawn with the same fonts as on this machine: the
+     * caption band matches the native binary's render of the same job, and
+     * differs from a render without the captions (so the band holds them). */
+    char native[1100], bare[1100], bare_dir[1100];
+    snprintf(native, sizeof native, "%s/native.mp4", hc_test_tmpdir());
+    snprintf(cmd, sizeof cmd, "USE_NVENC=0 %s render %s/job.json -o %s --quiet 2>/dev/null",
+             hc_test_bin(), dir, native);
+    CHECK(hc_test_run(cmd, NULL) == 0);
+    snprintf(bare_dir, sizeof bare_dir, "%s/bare", hc_test_tmpdir());
+    CHECK(make_job(bare_dir, "auto", NULL) == 0);
+    snprintf(bare, sizeof bare, "%s/bare.mp4", hc_test_tmpdir());
+    snprintf(cmd, sizeof cmd, "USE_NVENC=0 %s render %s/job.json -o %s --quiet 2>/dev/null",
+             hc_test_bin(), bare_dir, bare);
+    CHECK(hc_test_run(cmd, NULL) == 0);
+    double same = caption_psnr(mp4, native, 1.0), diff = caption_psnr(native, bare, 1.0);
+    CHECKF(same >= 45.0, "caption band vs native: PSNR %.1f dB (fonts differ?)", same);
+    CHECKF(diff > 0 && diff < 35.0, "caption band without captions: PSNR %.1f dB", diff);
+}
+
+HC_TEST_T(docker_cpu_image_styles_json_matches_the_native_binary, 900) {
+    NEED_IMAGES();
+    char *in_image = NULL, *native = NULL, cmd[1024];
+    CHECK(hc_test_run("docker run --rm --network none " IMG_CPU " styles --json", &in_image) == 0);
+    json_t *j = json_loads(in_image, 0, NULL);
+    CHECKF(j && json_array_size(json_object_get(j, "vibes")) > 0, "styles --json: %.200s",
+           in_image);
+    json_decref(j);
+    snprintf(cmd, sizeof cmd, "%s styles --json", hc_test_bin());
+    CHECK(hc_test_run(cmd, &native) == 0);
+    CHECK(strcmp(in_image, native) == 0);
+    free(in_image);
+    free(native);
+}
+
+HC_TEST_T(docker_gpu_image_has_nvenc_and_falls_back_to_libx264_without_a_gpu, 900) {
+    NEED_IMAGES();
+    char *out = NULL;
+    /* The variables without which the NVIDIA runtime mounts no NVENC. */
+    CHECK(hc_test_run("docker image inspect -f '{{json .Config.Env}}' " IMG_GPU, &out) == 0);
+    CHECKF(strstr(out, "\"NVIDIA_DRIVER_CAPABILITIES=compute,video,utility\"") &&
+               strstr(out, "\"NVIDIA_VISIBLE_DEVICES=all\"") && !strstr(out, "USE_NVENC"),
+           "env: %s", out);
+    free(out);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/job", hc_test_tmpdir());
+    CHECK(make_job(dir, "gpu", NULL) == 0);
+    int rc = docker_render(IMG_GPU, dir, "gpu.mp4", &out);
+    CHECKF(rc == 0, "docker render exit %d: %s", rc, out ? out : "");
+    json_t *res = last_json_line(out);
+    CHECKF(res, "no JSON result line: %s", out);
+    const char *reason = sget(res, "encoder_reason");
+    CHECK(strcmp(sget(res, "encoder"), "libx264") == 0);
+    /* h264_nvenc is in the image's libavcodec (else "not built into this
+     * libavcodec"); what is missing is the driver the NVIDIA runtime mounts. */
+    CHECKF(strstr(reason, "h264_nvenc: Cannot load libcuda.so.1") &&
+               strstr(reason, "settings.hardware=gpu fell back to libx264") &&
+               !strstr(reason, "not built"),
+           "reason: %s", reason);
+    json_decref(res);
+    free(out);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "
+             "%s/gpu.mp4",
+             dir);
+    CHECK(hc_test_run(cmd, &out) == 0);
+    CHECKF(strcmp(out, "h264\n") == 0, "ffprobe: %s", out);
+    free(out);
+}
