@@ -69,7 +69,9 @@ static int make_job(const char *dir, const char *hw, const char *caption) {
     snprintf(path, sizeof path, "%s/job.json", dir);
     if (hc_test_write_file(path, spec, strlen(spec)) != 0) return -1;
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "chown -R 10001:10001 %s", dir);
+    /* As root: the image's user owns it (as on Batch); else open to all. */
+    snprintf(cmd, sizeof cmd, "chown -R 10001:10001 %s 2>/dev/null || chmod -R a+rwX %s", dir,
+             dir);
     return hc_test_run(cmd, NULL);
 }
 
@@ -185,6 +187,17 @@ HC_TEST_T(docker_images_are_lean, 900) {
     CHECKF(strcmp(fam1, "Noto Sans CJK JP") == 0 && strcmp(fam2, "Symbola") == 0, "fc-match: %s",
            out);
     free(out);
+    /* The built cache is valid as the image holds it (layers keep no
+     * nanoseconds of the font directories' mtimes): fontconfig rescans no
+     * font and writes no cache of its own at start. */
+    snprintf(cmd, sizeof cmd,
+             "docker run --rm --network none --entrypoint /bin/sh %s -c 'fc-list >/dev/null; "
+             "ls -A /data/.cache/fontconfig 2>/dev/null | wc -l'",
+             IMG_CPU);
+    CHECK(hc_test_run(cmd, &out) == 0);
+    CHECKF(atoi(out) == 0, "fontconfig wrote %d cache files in $HOME: the image's are stale",
+           atoi(out));
+    free(out);
     /* The GPU image is the CPU image plus two variables: the same layers. */
     CHECK(hc_test_run("test \"$(docker image inspect -f '{{json .RootFS.Layers}}' " IMG_CPU
                       ")\" = \"$(docker image inspect -f '{{json .RootFS.Layers}}' " IMG_GPU ")\"",
@@ -245,6 +258,29 @@ HC_TEST_T(docker_cpu_image_renders_a_captioned_job_offline, 900) {
     double same = caption_psnr(mp4, native, 1.0), diff = caption_psnr(native, bare, 1.0);
     CHECKF(same >= 45.0, "caption band vs native: PSNR %.1f dB (fonts differ?)", same);
     CHECKF(diff > 0 && diff < 35.0, "caption band without captions: PSNR %.1f dB", diff);
+}
+
+/* Lambda runs the image as an unprivileged user of its own choosing with a
+ * read-only file system but /tmp: the binary, its libraries and fontconfig
+ * (its cache built into the image) must not need to write anywhere else. */
+HC_TEST_T(docker_cpu_image_renders_as_lambda_runs_it_read_only_any_uid, 900) {
+    NEED_IMAGES();
+    char dir[1024], cmd[4096], *out = NULL;
+    snprintf(dir, sizeof dir, "%s/job", hc_test_tmpdir());
+    CHECK(make_job(dir, "auto", CAPTION) == 0);
+    snprintf(cmd, sizeof cmd,
+             "docker run --rm --network none --read-only --tmpfs /tmp -u 993:990 -v %s:/job:ro "
+             "--entrypoint /bin/sh %s -c '/usr/local/bin/hydra-compose render /job/job.json -o "
+             "/tmp/out.mp4 --json 2>/tmp/err && echo size=$(stat -c %%s /tmp/out.mp4); cat /tmp/err'",
+             dir, IMG_CPU);
+    int rc = hc_test_run(cmd, &out);
+    CHECKF(rc == 0, "exit %d: %s", rc, out ? out : "");
+    /* The result line, the MP4's size, then stderr (nothing from fontconfig). */
+    CHECKF(strstr(out, "\"output\":\"/tmp/out.mp4\"") != NULL, "%s", out);
+    const char *size = strstr(out, "\nsize=");
+    CHECKF(size && atol(size + 6) > 10000, "%s", out);
+    CHECKF(!strstr(out, "ontconfig") && !strstr(out, "Read-only"), "stderr: %s", out);
+    free(out);
 }
 
 HC_TEST_T(docker_cpu_image_styles_json_matches_the_native_binary, 900) {
