@@ -14,7 +14,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define IMG_CPU "hydra-compose:cpu"
@@ -281,6 +283,84 @@ HC_TEST_T(docker_cpu_image_renders_as_lambda_runs_it_read_only_any_uid, 900) {
     CHECKF(size && atol(size + 6) > 10000, "%s", out);
     CHECKF(!strstr(out, "ontconfig") && !strstr(out, "Read-only"), "stderr: %s", out);
     free(out);
+}
+
+/* An API Gateway HTTP API event (payload 2.0) through the Lambda Runtime
+ * API stand-in at port; the runtime's answer ({statusCode, body, ...}),
+ * or NULL. */
+static json_t *lambda_invoke(int port, const char *method, const char *path, const char *body) {
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:{s:s, s:s, s:{s:s, s:s, s:s, s:s}, "
+                           "s:s, s:I}, s:b}",
+                           "version", "2.0", "routeKey", "$default", "rawPath", path,
+                           "rawQueryString", "", "headers", "requestContext", "requestId",
+                           "docker-1", "stage", "$default", "http", "method", method, "path", path,
+                           "protocol", "HTTP/1.1", "sourceIp", "192.0.2.1", "time",
+                           "03/Dec/2026:12:00:00 +0000", "timeEpoch", (json_int_t)1796299200000,
+                           "isBase64Encoded", 0);
+    if (body) json_object_set_new(ev, "body", json_string(body));
+    char *text = json_dumps(ev, JSON_COMPACT), url[128], *resp = NULL;
+    json_decref(ev);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/test/invoke?wait=60", port);
+    long st = hc_test_http("POST", url, text, NULL, &resp, NULL);
+    free(text);
+    json_t *rec = st == 200 && resp ? json_loads(resp, 0, NULL) : NULL;
+    free(resp);
+    const char *kind = json_string_value(json_object_get(rec, "kind"));
+    json_t *out = kind && !strcmp(kind, "response")
+                      ? json_loads(json_string_value(json_object_get(rec, "body")), 0, NULL)
+                      : NULL;
+    json_decref(rec);
+    return out;
+}
+
+/* The Lambda function: the CPU image with command ["lambda"], run as Lambda
+ * runs it (read-only root, /tmp writable, its own uid), against the Runtime
+ * API stand-in on this machine's loopback; a SQLite store in /tmp and no
+ * workers (submitted jobs stay queued); HC_DATA_DIR in /tmp as the
+ * function's environment in deploy/aws-batch/terraform/api.tf sets it. */
+HC_TEST_T(docker_cpu_image_serves_api_gateway_events_as_the_lambda, 900) {
+    NEED_IMAGES();
+    char portfile[1024], cmd[4096];
+    snprintf(portfile, sizeof portfile, "%s/.lambda-port", hc_test_tmpdir());
+    pid_t rt = fork();
+    CHECK(rt >= 0);
+    if (rt == 0) {
+        snprintf(cmd, sizeof cmd, "%s/tests/data/lambda_runtime.py", hc_test_root());
+        execlp("python3", "python3", cmd, portfile, (char *)NULL);
+        _exit(127);
+    }
+    int port = -1;
+    for (int i = 0; i < 200 && port < 0; i++) {
+        char *p = hc_test_read_file(portfile, NULL);
+        if (p && strchr(p, '\n')) port = atoi(p);
+        free(p);
+        if (port < 0) hc_test_sleep_ms(25);
+    }
+    CHECKF(port > 0, "the Lambda Runtime API stand-in did not start");
+    char name[64];
+    snprintf(name, sizeof name, "hc-test-lambda-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd,
+             "docker run -d --rm --name %s --network host --read-only --tmpfs /tmp -u 993:990 "
+             "-e AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d -e HC_DATA_DIR=/tmp/hydra-data "
+             "-e HC_EXECUTOR=local -e HC_WORKERS=0 %s lambda >/dev/null",
+             name, port, IMG_CPU);
+    CHECK(hc_test_run(cmd, NULL) == 0);
+    json_t *r = lambda_invoke(port, "POST", "/render",
+                              "{\"job_id\":\"dock-1\",\"images\":[{\"url\":\"https://example.com/"
+                              "a.jpg\"},{\"url\":\"https://example.com/b.jpg\"}]}");
+    json_t *r2 = lambda_invoke(port, "GET", "/render/nope", NULL);
+    snprintf(cmd, sizeof cmd, "docker logs %s >%s/lambda.log 2>&1; docker rm -f %s >/dev/null", name,
+             hc_test_tmpdir(), name);
+    hc_test_run(cmd, NULL);
+    kill(rt, SIGTERM);
+    waitpid(rt, NULL, 0);
+    CHECKF(r, "no answer to the submit event (container log: %s/lambda.log)", hc_test_tmpdir());
+    CHECKF(json_integer_value(json_object_get(r, "statusCode")) == 202, "submit: %s",
+           json_string_value(json_object_get(r, "body")));
+    CHECK(strstr(json_string_value(json_object_get(r, "body")), "\"queued\""));
+    CHECK(r2 && json_integer_value(json_object_get(r2, "statusCode")) == 404);
+    json_decref(r);
+    json_decref(r2);
 }
 
 HC_TEST_T(docker_cpu_image_styles_json_matches_the_native_binary, 900) {

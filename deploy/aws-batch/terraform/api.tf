@@ -16,6 +16,9 @@ locals {
   # Same meaning as for `serve` (DESIGN.md section 10). AWS_REGION is set by
   # Lambda itself (and may not be set here).
   lambda_env = {
+    # Only /tmp is writable in a Lambda container (the image's /data is not,
+    # for Lambda's own user): `lambda` makes its data directory at start.
+    HC_DATA_DIR         = "/tmp/hydra-data"
     HC_STORE            = "dynamodb:${aws_dynamodb_table.jobs.name}"
     HC_STORAGE          = "s3://${aws_s3_bucket.renders.bucket}"
     HC_EXECUTOR         = "aws-batch"
