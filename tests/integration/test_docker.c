@@ -30,9 +30,10 @@ static int docker_reachable(char *why, size_t len) {
     char *out = NULL;
     int rc = hc_test_run("docker info --format '{{.ServerVersion}}' 2>&1", &out);
     if (rc != 0) {
-        size_t n = out ? strcspn(out, "\n") : 0;
-        snprintf(why, len, "docker daemon not reachable (`docker info`: %.*s)", (int)n,
-                 out ? out : "");
+        /* Its first non-empty line (the format's empty output comes first). */
+        const char *m = out ? out + strspn(out, "\n") : "";
+        snprintf(why, len, "docker daemon not reachable (`docker info`: %.*s)",
+                 (int)strcspn(m, "\n"), m);
     }
     free(out);
     return rc;
