@@ -132,7 +132,8 @@ build_one() {
     [ -f "$file" ] || die "$file is missing"
     say "build $pool image"
     if docker buildx version >/dev/null 2>&1; then
-        docker buildx build --load --provenance=false --sbom=false --platform linux/amd64 \
+        # The default (docker) builder: it sees the local base image.
+        docker buildx build --builder default --load --provenance=false --sbom=false --platform linux/amd64 \
             -f "$file" -t "$image:$pool" -t "$image:$pool-$rev" "$root"
     else
         docker build -f "$file" -t "$image:$pool" -t "$image:$pool-$rev" "$root"
@@ -157,6 +158,10 @@ cmd_build() {
     if ! git -C "$root" diff --quiet HEAD 2>/dev/null; then rev="$rev-dirty"; fi
     say "docker login $registry"
     aws ecr get-login-password --region "$r" | docker login --username AWS --password-stdin "$registry"
+    # The Dockerfiles start FROM the local Debian base (no registry base
+    # image is pulled): make it first when missing.
+    say "base image"
+    "$root/scripts/docker-base.sh"
     build_one cpu "$image" "$rev"
     build_one gpu "$image" "$rev"
     # Lambda resolves a tag to a digest when the code is set: point the
