@@ -18,4 +18,14 @@ int hc_cmd_lambda(int argc, char **argv);
  * Also applies the log level. */
 int hc_app_load_config(const char *cmd, hc_config *cfg, int argc, char **argv, int *rest);
 
+/* ---- the worker's job run (worker_run.c) -------------------------------
+ * Run one claimed job from the store to its final state: render into the
+ * storage (cfg->storage), write progress and current_step at least every
+ * second, stop within 1 s when the job is canceled in the store (or on
+ * SIGTERM), write the final state with hc_store_finish. Returns the exit
+ * code (DESIGN.md §12): 0 completed, 2 invalid request or media, 3
+ * transient (store unreachable, stopped by SIGTERM), 1 other failure. */
+#include "store/hc_store.h"
+int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id);
+
 #endif

@@ -17,7 +17,7 @@
  *    absolute paths or backslashes are refused;
  *  - downloads go to DATA_DIR/work/job-<id>, removed at the end;
  *  - outgoing connections pass the private-address guard (HC_URL_ALLOW). */
-#include "dispatch/hc_dispatch.h"
+#include "app/app.h"
 #include "media/hc_media.h"
 #include "render/hc_render.h"
 
@@ -206,7 +206,8 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     if (rc != 0) {
         HC_ERROR(COMP, "cannot read the job: %s", err.msg);
         hc_log_set_job(NULL);
-        return hc_err_exit_code(rc) ? hc_err_exit_code(rc) : 1;
+        /* An unknown job is final; a store that does not answer is transient. */
+        return rc == HC_ENOTFOUND ? 1 : 3;
     }
     if (job.status != HC_JOB_PROCESSING) {
         HC_ERROR(COMP, "the job is %s, not processing: only a claimed job is run",
@@ -302,7 +303,9 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
         }
         HC_INFO(COMP, "render stopped (%s) after %.1f s", canceled ? "job canceled" : "signal",
                 (hc_now_us() - t0) / 1e6);
-        rc = HC_ECANCELED;
+        /* A signal is an interruption (a spot reclaim, a shutdown): worth
+         * another attempt (exit 3). A cancel in the store is final (1). */
+        rc = canceled ? HC_ECANCELED : HC_ETRANSIENT;
         goto done;
     }
     if (rc != 0) {
@@ -340,15 +343,26 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
                 res.encoder);
     } else {
         /* Canceled while the last frames were written: nobody will serve
-         * these files. */
-        unlink(out_path);
-        unlink(poster_path);
-        if (frc == HC_ECONFLICT) {
+         * these files, unless a duplicate worker of the same attempt
+         * completed the job with them (same key, same content). */
+        hc_job now = {0};
+        hc_err gerr = {0};
+        bool theirs = frc == HC_ECONFLICT && hc_store_get(store, job_id, &now, &gerr) == 0 &&
+                      now.status == HC_JOB_COMPLETED;
+        hc_job_fini(&now);
+        if (!theirs) {
+            unlink(out_path);
+            unlink(poster_path);
+        }
+        if (theirs) {
+            HC_INFO(COMP, "the job was completed by another worker meanwhile: nothing changed");
+            rc = 0;
+        } else if (frc == HC_ECONFLICT) {
             HC_INFO(COMP, "the job was canceled as it finished: outputs removed");
             rc = HC_ECANCELED;
         } else {
             HC_ERROR(COMP, "cannot record the result: %s", ferr.msg);
-            rc = frc;
+            rc = HC_ETRANSIENT; /* the store did not answer: another attempt may */
         }
     }
 

@@ -182,4 +182,44 @@ int hc_lambda_run(hc_lambda *l, hc_lambda_handler handler, void *ud, const volat
                   hc_err *err);
 /* ---- end of Lambda Runtime API --------------------------------------------- */
 
+/* ---- AWS Batch and Secrets Manager (batch.c, secrets.c) --------------------
+ * Batch: the REST JSON API (POST /v1/submitjob, /v1/describejobs,
+ * /v1/terminatejob; signing name "batch") through hc_aws_call, whose
+ * policy backs off and retries throttled calls (Batch's rate limits are
+ * low). Errors name the operation and Batch's message; 4xx is HC_EINVAL,
+ * throttling and 5xx after retries HC_ENET. */
+typedef struct hc_batch_submit {
+    const char *job_name;       /* [A-Za-z0-9][A-Za-z0-9_-]{0,127} */
+    const char *job_queue;      /* name or ARN */
+    const char *job_definition; /* name, name:revision or ARN */
+    const char *const *env;     /* containerOverrides.environment: "NAME=VALUE", NULL-terminated */
+} hc_batch_submit;
+/* SubmitJob; the jobId into job_id. */
+int hc_batch_submit_job(hc_aws *aws, const hc_batch_submit *in, char *job_id, size_t len,
+                        hc_err *err);
+
+typedef struct hc_batch_job {
+    char job_id[128];
+    char job_queue[256];
+    char status[16]; /* SUBMITTED PENDING RUNNABLE STARTING RUNNING SUCCEEDED FAILED */
+    char status_reason[256];
+    int64_t started_ms; /* 0 = not started */
+    int attempts;       /* attempts[] entries */
+} hc_batch_job;
+/* DescribeJobs for ids[0..n) (1..100). *out (caller frees) gets the jobs
+ * Batch knows, in its order; ids it does not know are absent. */
+int hc_batch_describe_jobs(hc_aws *aws, const char *const *ids, int n, hc_batch_job **out,
+                           int *n_out, hc_err *err);
+/* TerminateJob (pending jobs are canceled, running ones stopped). */
+int hc_batch_terminate_job(hc_aws *aws, const char *job_id, const char *reason, hc_err *err);
+
+/* Secrets Manager GetSecretValue of secret_id: its SecretString is a JSON
+ * object whose string members are exported with setenv (values equal to
+ * "REPLACE_ME", Terraform's placeholder, are skipped; numbers and booleans
+ * are exported as their JSON text). Values are never logged nor put in err.
+ * *n_set (may be NULL) gets how many were exported. Not thread-safe
+ * (setenv): call before starting threads. */
+int hc_secrets_export(hc_aws *aws, const char *secret_id, int *n_set, hc_err *err);
+/* ---- end of AWS Batch and Secrets Manager ---------------------------------- */
+
 #endif

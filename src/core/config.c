@@ -71,6 +71,16 @@ static const opt opts[] = {
      "1 prefers NVENC, 0 forbids it (default: auto)"},
     {"HC_LOG_LEVEL", NULL, "--log-level", T_STR, F(log_level), "info", 0, 0, false,
      "debug, info, warn, error"},
+    {"HC_BATCH_QUEUE_GPU", "BATCH_JOB_QUEUE", NULL, T_STR, F(batch_queue_gpu), NULL, 0, 0, false,
+     "aws-batch: job queue for GPU (and auto) jobs"},
+    {"HC_BATCH_QUEUE_CPU", NULL, NULL, T_STR, F(batch_queue_cpu), NULL, 0, 0, false,
+     "aws-batch: job queue for CPU jobs (and auto jobs moved off the GPU queue)"},
+    {"HC_BATCH_JOBDEF_GPU", "BATCH_JOB_DEFINITION", NULL, T_STR, F(batch_jobdef_gpu), NULL, 0, 0,
+     false, "aws-batch: job definition for the GPU queue"},
+    {"HC_BATCH_JOBDEF_CPU", NULL, NULL, T_STR, F(batch_jobdef_cpu), NULL, 0, 0, false,
+     "aws-batch: job definition for the CPU queue"},
+    {"HC_GPU_WAIT_S", NULL, NULL, T_INT, F(gpu_wait_s), "120", 1, 86400, false,
+     "an auto job not started on the GPU queue by then moves to the CPU queue"},
 };
 #undef F
 enum { N_OPTS = sizeof opts / sizeof opts[0] };

@@ -16,8 +16,11 @@
 
 /* ---- errors --------------------------------------------------------------
  * Fallible functions return 0 or a negative HC_E* code from this one list.
- * The exit class says what `render`/`worker` exit with: 2 = the request or
- * its media is unusable (the caller's fault), 1 = anything else. */
+ * The exit class says what `render`/`worker` exit with (DESIGN.md §12): 2 =
+ * the request or its media is unusable (the caller's fault), 3 = a
+ * transient failure worth another attempt (store or storage unreachable,
+ * throttled, interrupted by SIGTERM: Batch's retry strategy retries it),
+ * 1 = anything else. */
 #define HC_ERRNO_MAP(X)                                                                            \
     X(INVAL, -1, 2, "invalid request")                                                             \
     X(MEDIA, -2, 2, "unusable input media")                                                        \
@@ -32,7 +35,8 @@
     X(UNSUPPORTED, -11, 1, "not supported")                                                        \
     X(INTERNAL, -12, 1, "internal error")                                                          \
     X(EXISTS, -13, 1, "already exists")                                                            \
-    X(CONFLICT, -14, 1, "state conflict")
+    X(CONFLICT, -14, 1, "state conflict")                                                          \
+    X(TRANSIENT, -15, 3, "transient failure, worth another attempt")
 
 enum {
     HC_OK = 0,
@@ -52,7 +56,7 @@ typedef struct hc_err {
 const char *hc_strerror(int code);
 /* Stable machine name for a code ("INVAL"), for JSON error objects. */
 const char *hc_errname(int code);
-/* Process exit code for a failure code: 0 for HC_OK, 2 or 1 (see above). */
+/* Process exit code for a failure code: 0 for HC_OK, 2, 3 or 1 (see above). */
 int hc_err_exit_code(int code);
 /* Record code and message in err (which may be NULL) unless err already
  * holds an error; returns code so callers can `return hc_err_set(...)`. */
@@ -188,6 +192,11 @@ typedef struct hc_config {
     int callback_backoff_ms;      /* HC_CALLBACK_BACKOFF_MS --callback-backoff-ms, 1000 (doubles) */
     char *use_nvenc;              /* USE_NVENC (NULL = auto) */
     char *log_level;              /* HC_LOG_LEVEL --log-level, "info" */
+    char *batch_queue_gpu;        /* HC_BATCH_QUEUE_GPU (alias BATCH_JOB_QUEUE) */
+    char *batch_queue_cpu;        /* HC_BATCH_QUEUE_CPU */
+    char *batch_jobdef_gpu;       /* HC_BATCH_JOBDEF_GPU (alias BATCH_JOB_DEFINITION) */
+    char *batch_jobdef_cpu;       /* HC_BATCH_JOBDEF_CPU */
+    int gpu_wait_s;               /* HC_GPU_WAIT_S, 120: GPU-queued auto jobs not started move to CPU */
 } hc_config;
 
 /* Fill cfg from the environment, then from flags in argv (--name VALUE or

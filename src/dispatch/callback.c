@@ -419,3 +419,31 @@ int hc_notifier_run_once(const hc_config *cfg, hc_store *store, int64_t deadline
     free(n);
     return 0;
 }
+
+int hc_callback_deliver_now(const hc_config *cfg, hc_store *store, const char *job_id) {
+    if (!cfg || !store || !job_id) return HC_EINVAL;
+    hc_notifier n = {.cfg = cfg, .store = store};
+    pthread_mutex_init(&n.mu, NULL);
+    hc_job job = {0};
+    hc_err err = {0};
+    int rc = hc_store_get(store, job_id, &job, &err);
+    bool due = rc == 0 && job.cb_state == HC_CB_PENDING && job.cb_next_us <= hc_wall_us();
+    if (due) {
+        /* Lease it first: a notifier of a server on the same store sees it
+         * not due while this delivery is in flight. */
+        int64_t due_at = job.cb_next_us;
+        job.cb_next_us = hc_wall_us() + (int64_t)(TIMEOUT_MS + CONNECT_MS) * 1000 * 2;
+        due = hc_store_put(store, &job, HC_JOB_MASK(job.status), &err) == 0;
+        job.cb_next_us = due_at;
+    }
+    if (due) deliver(&n, &job);
+    if (rc == 0 && due) {
+        hc_job after = {0};
+        rc = hc_store_get(store, job_id, &after, &err);
+        if (rc == 0) rc = after.cb_state == HC_CB_PENDING ? HC_ENET : 0;
+        hc_job_fini(&after);
+    }
+    hc_job_fini(&job);
+    pthread_mutex_destroy(&n.mu);
+    return rc;
+}

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const hc_executor_backend *const backends[] = {&hc_executor_local, NULL};
+static const hc_executor_backend *const backends[] = {&hc_executor_local, &hc_executor_aws_batch,
+                                                     NULL};
 
 const hc_executor_backend *hc_executor_find(const char *name) {
     if (!name) return NULL;

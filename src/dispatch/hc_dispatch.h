@@ -11,7 +11,10 @@
  *
  * The notifier delivers completion callbacks from the store (cb_state
  * pending), so a callback survives restarts and never precedes the stored
- * final state. */
+ * final state.
+ *
+ * The worker itself (the job run: render, upload, final state) is not part
+ * of dispatch: it is the `worker` command's engine (src/app/). */
 #ifndef HC_DISPATCH_H
 #define HC_DISPATCH_H
 
@@ -38,7 +41,7 @@ typedef struct hc_executor_stats {
 } hc_executor_stats;
 
 typedef struct hc_executor_backend {
-    const char *name; /* "local" (later "aws-batch", "slurm") */
+    const char *name; /* "local", "aws-batch" (later "slurm") */
     size_t priv_size;
     /* Start: recover jobs left processing by a dead server or worker
      * (requeue or fail per max_attempts), then run queued jobs. */
@@ -79,13 +82,92 @@ void hc_executor_stats_get(hc_executor *x, hc_executor_stats *out);
  * Returns 1 for GPU, 0 for CPU, -1 when nothing suitable is free now. */
 int hc_dispatch_pick_slot(hc_hardware hw, int gpu_slots, int gpu_free, int cpu_free);
 
-/* ---- the worker side (`hydra-compose worker JOB_ID`) --------------------
- * Run one claimed job from the store to its final state: render into the
- * storage (cfg->storage), write progress and current_step at least every
- * second, stop within 1 s when the job is canceled in the store (or on
- * SIGTERM), write the final state with hc_store_finish. Returns the exit
- * code (0 completed, 2 invalid request or media, 1 other failure). */
-int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id);
+/* ---- remote schedulers and the reconcile loop -----------------------------
+ * A scheduler (AWS Batch, later Slurm) runs `hydra-compose worker` with
+ * HC_JOB_ID somewhere else; it knows its jobs by an external id, stored as
+ * the job's batch_job_id. A scheduler backend only talks to the scheduler:
+ * submit, probe, cancel, capacity. The one reconcile loop (reconcile.c)
+ * does the rest for every scheduler, from the store:
+ *  - queued jobs are submitted (GPU queue for hardware gpu, and auto when a
+ *    GPU queue exists; CPU queue otherwise) and claimed with the external
+ *    id (attempts + 1); a claim lost to a cancel cancels the submission;
+ *  - status is read from the store: the scheduler is asked (probe, in
+ *    batches) only about processing jobs whose worker has not written for
+ *    a while (stale), so a healthy running job costs no scheduler call;
+ *  - a stale job whose external job vanished, failed, or succeeded without
+ *    writing a final state goes back to the queue (attempt counted) or
+ *    fails after HC_MAX_ATTEMPTS with the scheduler's reason;
+ *  - a job running longer than HC_JOB_TIMEOUT_S is canceled and failed;
+ *  - an auto job still pending on the GPU queue HC_GPU_WAIT_S after its
+ *    submission is submitted to the CPU queue, its batch_job_id replaced,
+ *    and the GPU submission canceled (the attempt is not counted: it never
+ *    started);
+ *  - DELETE (hc_executor_stop) cancels the external job.
+ * A worker started for an external id that is no longer the job's
+ * batch_job_id changes nothing (see the worker command). */
+typedef enum {
+    HC_EXT_PENDING,   /* submitted, not running yet (Batch SUBMITTED..STARTING) */
+    HC_EXT_RUNNING,   /* the worker runs */
+    HC_EXT_SUCCEEDED, /* the worker exited 0 */
+    HC_EXT_FAILED,    /* the worker failed (all the scheduler's own retries) */
+    HC_EXT_VANISHED,  /* the scheduler does not know the id */
+} hc_ext_status;
+
+typedef struct hc_ext_state {
+    hc_ext_status status;
+    int64_t started_us; /* wall clock when it started running, 0 = not */
+    char reason[256];   /* the scheduler's reason (failed), "" when none */
+} hc_ext_state;
+
+typedef struct hc_sched_capacity {
+    int max_in_flight; /* processing jobs it takes at once (0 = none now) */
+    bool has_gpu, has_cpu; /* which queues exist */
+} hc_sched_capacity;
+
+typedef struct hc_sched hc_sched;
+typedef struct hc_sched_backend {
+    const char *name;
+    size_t priv_size;
+    int (*open)(hc_sched *s, const hc_executor_env *env, hc_err *err);
+    void (*close)(hc_sched *s);
+    /* Submit job to the GPU (gpu) or CPU queue; its external id into id. */
+    int (*submit)(hc_sched *s, const hc_job *job, bool gpu, char *id, size_t id_len, hc_err *err);
+    /* The states of ids[0..n) into out[0..n) (n <= 100; unknown ids are
+     * HC_EXT_VANISHED). An error means nothing was learnt. */
+    int (*probe)(hc_sched *s, const char *const *ids, int n, hc_ext_state *out, hc_err *err);
+    /* Stop an external job (pending or running); reason for the scheduler. */
+    int (*cancel)(hc_sched *s, const char *id, const char *reason, hc_err *err);
+    void (*capacity)(hc_sched *s, hc_sched_capacity *out);
+} hc_sched_backend;
+
+struct hc_sched {
+    const hc_sched_backend *backend;
+    const hc_executor_env *env;
+    /* private state follows */
+};
+static inline void *hc_sched_priv(hc_sched *s) {
+    return (void *)(s + 1);
+}
+
+/* The reconcile loop as an executor over a scheduler backend: an
+ * executor backend's open calls hc_reconcile_open with its scheduler, the
+ * other operations are these (priv_size HC_RECONCILE_PRIV_SIZE). */
+#define HC_RECONCILE_PRIV_SIZE sizeof(void *)
+int hc_reconcile_open(hc_executor *x, const hc_sched_backend *sb, const hc_executor_env *env,
+                      hc_err *err);
+void hc_reconcile_close(hc_executor *x, int64_t deadline_us);
+void hc_reconcile_wake(hc_executor *x);
+int hc_reconcile_stop(hc_executor *x, const char *job_id);
+void hc_reconcile_stats(hc_executor *x, hc_executor_stats *out);
+/* One pass of the loop now (submit, probe stale jobs, move, time out);
+ * for tests and the Lambda's scheduled event. */
+void hc_reconcile_once(hc_executor *x);
+
+/* The job name a scheduler gets: "hc-<job_id>" with every character but
+ * letters, digits, '-' and '_' replaced by '_', at most len-1 (<= 128). */
+void hc_sched_job_name(const char *job_id, char *out, size_t len);
+
+extern const hc_executor_backend hc_executor_aws_batch;
 
 /* ---- completion callbacks (DESIGN.md §9) --------------------------------
  * POST the callback body with X-Hydra-Event, X-Hydra-Delivery and
@@ -106,6 +188,12 @@ void hc_notifier_stop(hc_notifier *n);
  * threads do. deadline_us (wall clock, 0 = none): no attempt starts that
  * could end after it (an attempt takes up to 10 s). */
 int hc_notifier_run_once(const hc_config *cfg, hc_store *store, int64_t deadline_us, hc_err *err);
+/* One delivery attempt of job_id's callback now, from its stored state,
+ * if one is due (a worker delivers its own job's callback as it ends;
+ * the receiver tells a repeat by X-Hydra-Delivery). 0 when delivered or
+ * none was due; HC_ENET when it failed (the retry is scheduled in the
+ * store, for a notifier). */
+int hc_callback_deliver_now(const hc_config *cfg, hc_store *store, const char *job_id);
 /* The signature header value "t=UNIX,v1=HEX" for body at time t. */
 void hc_callback_signature(const char *secret, int64_t t, const char *body, size_t len, char *out,
                            size_t out_len);
