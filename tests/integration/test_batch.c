@@ -73,7 +73,7 @@ static const char *sget(json_t *o, const char *k) {
 
 /* The test's world: images, the Batch stand-in, the server. */
 typedef struct world {
-    char data[PATH_MAX], store[PATH_MAX + 16], pubfile[PATH_MAX];
+    char data[PATH_MAX - 64], store[PATH_MAX + 16], pubfile[PATH_MAX];
     int img_port, batch_port, batch_pid, serve_pid;
     char batch[128], url[256];
 } world;
@@ -121,9 +121,9 @@ static bool world_start(world *w, const char *queues, const char *standin_args,
     if (hc_test_make_jpegs(imgs, 3, 320, 240) != 0) return false;
     w->img_port = hc_test_httpd(imgs);
     if (w->img_port <= 0) return false;
-    char args[4096];
+    char args[8192];
     snprintf(args, sizeof args,
-             "--run \"sh -c 'exec %s worker --public-url \\\"$(cat %s)\\\"'\" %s", hc_test_bin(),
+             "--run \"sh -c 'exec %s worker --public-url \\\"\\$(cat %s)\\\"'\" %s", hc_test_bin(),
              w->pubfile, standin_args ? standin_args : "");
     w->batch_port = start_py("batch_api.py", args, &w->batch_pid);
     if (w->batch_port <= 0) return false;
@@ -267,7 +267,7 @@ HC_TEST_T(batch_serve_jobs_complete_through_batch_workers, 300) {
     json_t *a = wait_status(&w, "bj-1", NULL, 180), *b = wait_status(&w, "bj-2", NULL, 180);
     CHECK(a && b);
     CHECKF(!strcmp(sget(a, "status"), "completed"), "bj-1 %s: %s", sget(a, "status"),
-           sget(a, "error_message"));
+           sget(json_object_get(a, "error"), "message"));
     CHECK(!strcmp(sget(b, "status"), "completed"));
     json_t *sj = standin_job(&w, "bj-1", "q-cpu");
     CHECK(sj);
@@ -280,7 +280,8 @@ HC_TEST_T(batch_serve_jobs_complete_through_batch_workers, 300) {
     CHECK(!strcmp(sget(sj, "status"), "SUCCEEDED"));
     json_t *env = json_object_get(json_object_get(sj, "container"), "environment");
     CHECK(json_array_size(env) == 1);
-    char out[PATH_MAX];
+    CHECKF(!strncmp(sget(a, "output_url"), w.url, strlen(w.url)), "%s", sget(a, "output_url"));
+    char out[PATH_MAX + 64];
     snprintf(out, sizeof out, "%s/outputs/renders/bj-1.mp4", w.data);
     struct stat st;
     CHECK(stat(out, &st) == 0 && st.st_size > 1000);
@@ -340,7 +341,7 @@ HC_TEST_T(batch_lost_job_is_retried_then_failed, 180) {
     json_t *f = wait_status(&w, "lost-1", NULL, 120);
     CHECK(f);
     CHECKF(!strcmp(sget(f, "status"), "failed"), "%s", sget(f, "status"));
-    const char *msg = sget(f, "error_message");
+    const char *msg = sget(json_object_get(f, "error"), "message");
     CHECKF(strstr(msg, "vanished") && strstr(msg, "after 2 attempts"), "%s", msg);
     CHECK(ops(&w, "submitjob") == 2); /* one submission per attempt */
     json_decref(f);
@@ -361,8 +362,15 @@ HC_TEST_T(batch_auto_moves_from_gpu_queue_to_cpu_queue, 240) {
     json_t *a = wait_status(&w, "auto-1", NULL, 180);
     CHECK(a);
     CHECKF(!strcmp(sget(a, "status"), "completed"), "%s: %s", sget(a, "status"),
-           sget(a, "error_message"));
-    json_t *g = standin_job(&w, "auto-1", "q-gpu"), *c = standin_job(&w, "auto-1", "q-cpu");
+           sget(json_object_get(a, "error"), "message"));
+    json_t *g = standin_job(&w, "auto-1", "q-gpu"), *c = NULL;
+    /* The worker writes the final state before it exits. */
+    for (int i = 0; i < 100; i++) {
+        json_decref(c);
+        c = standin_job(&w, "auto-1", "q-cpu");
+        if (c && !strcmp(sget(c, "status"), "SUCCEEDED")) break;
+        hc_test_sleep_ms(50);
+    }
     CHECK(g && c);
     CHECK(json_is_true(json_object_get(g, "terminated"))); /* the GPU submission canceled */
     CHECK(!strcmp(sget(c, "status"), "SUCCEEDED"));
@@ -408,9 +416,10 @@ HC_TEST_T(batch_spot_reclaim_mid_render_completes_once, 300) {
     json_t *f = wait_status(&w, "spot-1", NULL, 240);
     CHECK(f);
     CHECKF(!strcmp(sget(f, "status"), "completed"), "%s: %s", sget(f, "status"),
-           sget(f, "error_message"));
+           sget(json_object_get(f, "error"), "message"));
     json_decref(sj);
     sj = standin_job(&w, "spot-1", NULL);
+    CHECK(sj);
     CHECK(json_array_size(json_object_get(sj, "attempts")) == 2);
     CHECK(ops(&w, "submitjob") == 1);
     hc_job job = {0};
@@ -443,7 +452,7 @@ HC_TEST_T(batch_late_or_duplicate_worker_changes_nothing, 300) {
     CHECK(a && !strcmp(sget(a, "status"), "completed"));
     hc_job before = {0}, after = {0};
     CHECK(stored(&w, "late-1", &before));
-    char out[PATH_MAX];
+    char out[PATH_MAX + 64];
     snprintf(out, sizeof out, "%s/outputs/renders/late-1.mp4", w.data);
     struct stat s1, s2;
     CHECK(stat(out, &s1) == 0);
