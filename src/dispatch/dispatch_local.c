@@ -140,11 +140,6 @@ static void exit_reason(int st, char *buf, size_t len) {
         snprintf(buf, len, "worker ended (status unknown)");
 }
 
-/* Report a final job to the owner (the notifier), if it asked. */
-static void report_final(local *L, const char *job_id) {
-    if (L->x->env.on_final) L->x->env.on_final(L->x->env.ud, job_id);
-}
-
 /* Re-read a job; true and *job filled if it exists. */
 static bool job_get(local *L, const char *job_id, hc_job *job) {
     hc_err err = {0};
@@ -153,26 +148,14 @@ static bool job_get(local *L, const char *job_id, hc_job *job) {
     return false;
 }
 
-/* A processing job whose worker is gone: back to the queue (counting the
- * attempt) or failed once max_attempts is reached. */
+/* A processing job whose worker is gone: the shared rule (requeue
+ * counting the attempt, or fail after max_attempts). */
 static void requeue(local *L, const char *job_id, const char *reason) {
-    hc_err err = {0};
-    int rc = hc_store_requeue(L->store, job_id, L->cfg->max_attempts, reason, &err);
-    if (rc == HC_ECONFLICT) return; /* finished or canceled meanwhile */
-    if (rc != 0) {
-        log_job(HC_LOG_ERROR, job_id, "cannot requeue the job (%s): %s", reason, err.msg);
-        return;
-    }
-    hc_job job = {0};
-    if (!job_get(L, job_id, &job)) return;
-    if (hc_job_status_final(job.status)) {
-        log_job(HC_LOG_WARN, job_id, "%s; failed after %d attempt(s)", reason, job.attempts);
-        report_final(L, job_id);
-    } else {
-        log_job(HC_LOG_WARN, job_id, "%s; queued again (attempt %d of %d done)", reason,
-                job.attempts, L->cfg->max_attempts);
-    }
-    hc_job_fini(&job);
+    hc_executor_requeue(L->x, job_id, reason);
+}
+
+static void report_final(local *L, const char *job_id) {
+    hc_executor_report_final(L->x, job_id);
 }
 
 /* ---- spawning ------------------------------------------------------------- */
@@ -407,23 +390,10 @@ static void watch(local *L) {
      * follows finds it final and reports it). A worker that finished just
      * before wins: finish only writes over processing. */
     for (int k = 0; k < n_expired; k++) {
-        hc_job job = {0};
-        if (!job_get(L, expired[k], &job)) continue;
-        char mine[64];
+        char mine[64], msg[128];
         snprintf(mine, sizeof mine, "local-%d", (int)expired_pid[k]);
-        if (job.status == HC_JOB_PROCESSING && strcmp(job.batch_job_id, mine) == 0) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "render exceeded HC_JOB_TIMEOUT_S=%d s",
-                     L->cfg->job_timeout_s);
-            hc_job_set_error(&job, HC_ETIMEOUT, msg);
-            hc_err err = {0};
-            int rc = hc_store_finish(L->store, &job, &err);
-            if (rc == 0)
-                log_job(HC_LOG_WARN, expired[k], "%s: worker killed", msg);
-            else if (rc != HC_ECONFLICT)
-                log_job(HC_LOG_ERROR, expired[k], "cannot fail the job: %s", err.msg);
-        }
-        hc_job_fini(&job);
+        snprintf(msg, sizeof msg, "render exceeded HC_JOB_TIMEOUT_S=%d s", L->cfg->job_timeout_s);
+        hc_executor_fail_claim(L->x, expired[k], mine, HC_ETIMEOUT, msg);
     }
 }
 

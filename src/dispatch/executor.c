@@ -6,6 +6,7 @@
  * a NULL instance, and hc_executor_close frees what hc_executor_open made. */
 #include "dispatch/hc_dispatch.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,69 @@ int hc_executor_stop(hc_executor *x, const char *job_id) {
 void hc_executor_stats_get(hc_executor *x, hc_executor_stats *out) {
     memset(out, 0, sizeof *out);
     if (x) x->backend->stats(x, out);
+}
+
+static void log_job(hc_log_level level, const char *job_id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void log_job(hc_log_level level, const char *job_id, const char *fmt, ...) {
+    if (level < hc_log_threshold) return;
+    hc_log_set_job(job_id);
+    va_list ap;
+    va_start(ap, fmt);
+    hc_log_vwrite(level, "executor", fmt, ap);
+    va_end(ap);
+    hc_log_set_job(NULL);
+}
+
+void hc_executor_report_final(hc_executor *x, const char *job_id) {
+    if (x && x->env.on_final) x->env.on_final(x->env.ud, job_id);
+}
+
+int hc_executor_requeue(hc_executor *x, const char *job_id, const char *reason) {
+    hc_err err = {0};
+    int max = x->env.cfg->max_attempts;
+    int rc = hc_store_requeue(x->env.store, job_id, max, reason, &err);
+    if (rc == HC_ECONFLICT) return rc; /* finished or canceled meanwhile */
+    if (rc != 0) {
+        log_job(HC_LOG_ERROR, job_id, "cannot requeue the job (%s): %s", reason, err.msg);
+        return rc;
+    }
+    hc_job job = {0};
+    if ((rc = hc_store_get(x->env.store, job_id, &job, &err)) != 0) {
+        log_job(HC_LOG_ERROR, job_id, "cannot read the job: %s", err.msg);
+        return rc;
+    }
+    if (hc_job_status_final(job.status)) {
+        log_job(HC_LOG_WARN, job_id, "%s; failed after %d attempt(s)", reason, job.attempts);
+        hc_executor_report_final(x, job_id);
+    } else {
+        log_job(HC_LOG_WARN, job_id, "%s; queued again (attempt %d of %d done)", reason,
+                job.attempts, max);
+        hc_executor_wake(x);
+    }
+    hc_job_fini(&job);
+    return 0;
+}
+
+int hc_executor_fail_claim(hc_executor *x, const char *job_id, const char *ext_id, int code,
+                           const char *msg) {
+    hc_job job = {0};
+    hc_err err = {0};
+    int rc = hc_store_get(x->env.store, job_id, &job, &err);
+    if (rc == 0 && (job.status != HC_JOB_PROCESSING || strcmp(job.batch_job_id, ext_id) != 0))
+        rc = HC_ECONFLICT;
+    if (rc == 0) {
+        hc_job_set_error(&job, code, msg);
+        rc = hc_store_finish(x->env.store, &job, &err);
+    }
+    if (rc == 0) {
+        log_job(HC_LOG_WARN, job_id, "%s: worker stopped", msg);
+        hc_executor_report_final(x, job_id);
+    } else if (rc != HC_ECONFLICT) {
+        log_job(HC_LOG_ERROR, job_id, "cannot fail the job: %s", err.msg);
+    }
+    hc_job_fini(&job);
+    return rc;
 }
 
 int hc_dispatch_pick_slot(hc_hardware hw, int gpu_slots, int gpu_free, int cpu_free) {

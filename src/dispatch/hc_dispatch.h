@@ -76,6 +76,24 @@ void hc_executor_wake(hc_executor *x);
 int hc_executor_stop(hc_executor *x, const char *job_id);
 void hc_executor_stats_get(hc_executor *x, hc_executor_stats *out);
 
+/* ---- what every executor decides the same way ------------------------------
+ * These are the only places where an executor changes a job's state after
+ * claiming it, so the local pool and the reconcile loop settle alike. */
+/* A processing job whose worker is gone: back to the queue (the attempt
+ * counted) or failed with reason once HC_MAX_ATTEMPTS is reached; logged,
+ * and a final job reported through env.on_final, a requeued one wakes the
+ * executor. 0 when done, HC_ECONFLICT when the job left processing
+ * meanwhile (nothing written), other codes on store errors (logged). */
+int hc_executor_requeue(hc_executor *x, const char *job_id, const char *reason);
+/* Fail job_id with code and msg if it is still processing under the claim
+ * ext_id (re-read first; a worker that finished just before wins);
+ * reported through env.on_final. 0, HC_ECONFLICT (not ours any more) or a
+ * store error. */
+int hc_executor_fail_claim(hc_executor *x, const char *job_id, const char *ext_id, int code,
+                           const char *msg);
+/* Tell the owner (the notifier) that job_id is final. */
+void hc_executor_report_final(hc_executor *x, const char *job_id);
+
 /* Which slot kind a job should use: GPU slots only exist where NVENC
  * works. hardware=gpu waits for a GPU slot when there are any (else CPU);
  * auto takes a free GPU slot, else a CPU slot; cpu never uses GPU slots.

@@ -86,10 +86,6 @@ void hc_sched_job_name(const char *job_id, char *out, size_t len) {
     out[o] = 0;
 }
 
-static void report_final(recon *R, const char *job_id) {
-    if (R->x->env.on_final) R->x->env.on_final(R->x->env.ud, job_id);
-}
-
 /* ---- the in-memory queue record --------------------------------------------- */
 
 static tracked *track_find(recon *R, const char *ext_id) {
@@ -193,39 +189,10 @@ static void fill(recon *R) {
 
 /* ---- reconciling -------------------------------------------------------------- */
 
-/* Requeue (attempt counted) or fail after max_attempts, with reason. */
+/* The shared rules (executor.c): requeue counting the attempt or fail
+ * after max_attempts; fail a claim still ours. */
 static void requeue(recon *R, const char *job_id, const char *reason) {
-    hc_err err = {0};
-    int rc = hc_store_requeue(R->store, job_id, R->cfg->max_attempts, reason, &err);
-    if (rc == HC_ECONFLICT) return; /* finished or canceled meanwhile */
-    if (rc != 0) {
-        log_job(HC_LOG_ERROR, job_id, "cannot requeue the job (%s): %s", reason, err.msg);
-        return;
-    }
-    hc_job job = {0};
-    if (hc_store_get(R->store, job_id, &job, &err) != 0) return;
-    if (hc_job_status_final(job.status)) {
-        log_job(HC_LOG_WARN, job_id, "%s; failed after %d attempt(s)", reason, job.attempts);
-        report_final(R, job_id);
-    } else {
-        log_job(HC_LOG_WARN, job_id, "%s; queued again (attempt %d of %d done)", reason,
-                job.attempts, R->cfg->max_attempts);
-        hc_reconcile_wake(R->x);
-    }
-    hc_job_fini(&job);
-}
-
-/* job (processing, read just now) still under ext: fail it with msg. */
-static void fail_now(recon *R, hc_job *job, int code, const char *msg) {
-    hc_job_set_error(job, code, msg);
-    hc_err err = {0};
-    int rc = hc_store_finish(R->store, job, &err);
-    if (rc == 0) {
-        log_job(HC_LOG_WARN, job->job_id, "%s", msg);
-        report_final(R, job->job_id);
-    } else if (rc != HC_ECONFLICT) {
-        log_job(HC_LOG_ERROR, job->job_id, "cannot fail the job: %s", err.msg);
-    }
+    hc_executor_requeue(R->x, job_id, reason);
 }
 
 /* Move a GPU-queued auto job that has not started to the CPU queue. */
@@ -298,12 +265,7 @@ static void settle(recon *R, const hc_job *j, const hc_ext_state *st) {
             if (sb->cancel(R->sched, j->batch_job_id, reason, &cerr) != 0)
                 log_job(HC_LOG_WARN, j->job_id, "cannot cancel %s job %s: %s", sb->name,
                         j->batch_job_id, cerr.msg);
-            hc_job job = {0};
-            hc_err err = {0};
-            if (hc_store_get(R->store, j->job_id, &job, &err) == 0 &&
-                job.status == HC_JOB_PROCESSING && strcmp(job.batch_job_id, j->batch_job_id) == 0)
-                fail_now(R, &job, HC_ETIMEOUT, reason);
-            hc_job_fini(&job);
+            hc_executor_fail_claim(R->x, j->job_id, j->batch_job_id, HC_ETIMEOUT, reason);
             track_drop(R, j->batch_job_id);
         }
         return;
