@@ -120,7 +120,8 @@ int hc_dispatch_pick_slot(hc_hardware hw, int gpu_slots, int gpu_free, int cpu_f
  *    submission is submitted to the CPU queue, its batch_job_id replaced,
  *    and the GPU submission canceled (the attempt is not counted: it never
  *    started);
- *  - DELETE (hc_executor_stop) cancels the external job.
+ *  - DELETE (hc_executor_stop) cancels the external job and reports the
+ *    job final (its worker's exit is never seen here);
  * A worker started for an external id that is no longer the job's
  * batch_job_id changes nothing (see the worker command). */
 typedef enum {

@@ -478,6 +478,9 @@ int hc_reconcile_stop(hc_executor *x, const char *job_id) {
         hc_job_fini(&job);
         return HC_ENOTFOUND;
     }
+    /* The job is canceled in the store already (a running worker notices
+     * it at its next write); the external job is stopped so it costs
+     * nothing more. Its exit is never seen here: its end is reported now. */
     int rc = R->sched->backend->cancel(R->sched, job.batch_job_id, "canceled by the user", &err);
     if (rc != 0)
         log_job(HC_LOG_WARN, job_id, "cannot cancel %s job %s: %s", R->sched->backend->name,
@@ -487,7 +490,8 @@ int hc_reconcile_stop(hc_executor *x, const char *job_id) {
                 job.batch_job_id);
     track_drop(R, job.batch_job_id);
     hc_job_fini(&job);
-    return rc == 0 ? 0 : HC_ENOTFOUND;
+    hc_executor_report_final(x, job_id);
+    return 0;
 }
 
 void hc_reconcile_stats(hc_executor *x, hc_executor_stats *out) {
