@@ -59,15 +59,17 @@ struct lambda_app {
     int (*on_schedule)(lambda_app *app, const hc_lambda_invocation *inv, hc_buf *out, hc_err *err);
 };
 
-/* The seam for the periodic work of a scheduled event. Today: one pass of
- * the callback notifier (deliveries due now, retries rescheduled in the
- * store). The executor's reconciler (stale jobs, attempts, the GPU->CPU
- * move) is to run here too, before the callbacks. Stops starting work
- * a few seconds before the invocation's deadline. */
+/* The seam for the periodic work of a scheduled event: one pass of the
+ * executor's reconciler (queued jobs submitted, stale jobs asked about,
+ * attempts, the GPU->CPU move; a no-op for the local executor), then one
+ * pass of the callback notifier (deliveries due now, retries rescheduled
+ * in the store). Stops starting callbacks a few seconds before the
+ * invocation's deadline. */
 static int hc_lambda_on_schedule(lambda_app *app, const hc_lambda_invocation *inv, hc_buf *out,
                                  hc_err *err) {
     int64_t deadline_us = inv->deadline_ms ? inv->deadline_ms * 1000 - 2000000 : 0;
     int64_t t0 = hc_now_us();
+    hc_executor_reconcile(app->exec);
     int rc = hc_notifier_run_once(&app->cfg, app->store, deadline_us, err);
     if (rc) return rc;
     hc_buf_printf(out, "{\"scheduled\":true,\"callbacks\":\"done\",\"dur_ms\":%.3f}",

@@ -149,4 +149,5 @@ const hc_executor_backend hc_executor_aws_batch = {
     .wake = hc_reconcile_wake,
     .stop = hc_reconcile_stop,
     .stats = hc_reconcile_stats,
+    .reconcile = hc_reconcile_once,
 };

@@ -61,6 +61,10 @@ int hc_executor_stop(hc_executor *x, const char *job_id) {
     return x->backend->stop(x, job_id);
 }
 
+void hc_executor_reconcile(hc_executor *x) {
+    if (x && x->backend->reconcile) x->backend->reconcile(x);
+}
+
 void hc_executor_stats_get(hc_executor *x, hc_executor_stats *out) {
     memset(out, 0, sizeof *out);
     if (x) x->backend->stats(x, out);

@@ -56,6 +56,10 @@ typedef struct hc_executor_backend {
      * (within 1 s). HC_ENOTFOUND if it does not run here. */
     int (*stop)(hc_executor *x, const char *job_id);
     void (*stats)(hc_executor *x, hc_executor_stats *out);
+    /* One reconcile pass now, in the caller's thread (the Lambda's
+     * scheduled event, where threads are frozen between invocations).
+     * NULL: the executor needs none (local supervises continuously). */
+    void (*reconcile)(hc_executor *x);
 } hc_executor_backend;
 
 struct hc_executor {
@@ -75,6 +79,7 @@ void hc_executor_close(hc_executor *x, int64_t deadline_us); /* NULL is a no-op 
 void hc_executor_wake(hc_executor *x);
 int hc_executor_stop(hc_executor *x, const char *job_id);
 void hc_executor_stats_get(hc_executor *x, hc_executor_stats *out);
+void hc_executor_reconcile(hc_executor *x); /* NULL or no reconcile op: a no-op */
 
 /* ---- what every executor decides the same way ------------------------------
  * These are the only places where an executor changes a job's state after

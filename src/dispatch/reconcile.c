@@ -47,7 +47,7 @@ typedef struct recon {
     const hc_config *cfg;
     hc_store *store;
     pthread_t thread;
-    pthread_mutex_t mu; /* guards everything below */
+    pthread_mutex_t mu; /* guards everything below but next_probe_us (loop thread only) */
     pthread_cond_t cv;
     bool wake, closing, started;
     int64_t next_probe_us, submit_after_us;
@@ -155,7 +155,10 @@ static int submit_job(recon *R, hc_job *job, bool gpu) {
 }
 
 static void fill(recon *R) {
-    if (hc_wall_us() < R->submit_after_us) return;
+    pthread_mutex_lock(&R->mu);
+    bool backing_off = hc_wall_us() < R->submit_after_us;
+    pthread_mutex_unlock(&R->mu);
+    if (backing_off) return;
     hc_sched_capacity cap = {0};
     R->sched->backend->capacity(R->sched, &cap);
     if (!cap.has_cpu && !cap.has_gpu) return;
@@ -180,7 +183,9 @@ static void fill(recon *R) {
         if (rc != 0 && rc != HC_ECONFLICT) {
             /* The scheduler refuses or does not answer: try again later,
              * not once per tick. */
+            pthread_mutex_lock(&R->mu);
             R->submit_after_us = hc_wall_us() + SUBMIT_BACKOFF_US;
+            pthread_mutex_unlock(&R->mu);
             break;
         }
     }

@@ -217,6 +217,20 @@ static json_t *standin_job(const world *w, const char *id, const char *queue) {
     return found;
 }
 
+/* standin_job, waiting up to 5 s for its status to be want (the worker
+ * writes the final state before it exits). */
+static json_t *standin_job_in(const world *w, const char *id, const char *queue,
+                              const char *want) {
+    json_t *j = NULL;
+    for (int i = 0; i < 100; i++) {
+        json_decref(j);
+        j = standin_job(w, id, queue);
+        if (j && !strcmp(sget(j, "status"), want)) break;
+        hc_test_sleep_ms(50);
+    }
+    return j;
+}
+
 static bool stored(const world *w, const char *id, hc_job *job) {
     hc_store *s = NULL;
     hc_err err = {0};
@@ -269,7 +283,7 @@ HC_TEST_T(batch_serve_jobs_complete_through_batch_workers, 300) {
     CHECKF(!strcmp(sget(a, "status"), "completed"), "bj-1 %s: %s", sget(a, "status"),
            sget(json_object_get(a, "error"), "message"));
     CHECK(!strcmp(sget(b, "status"), "completed"));
-    json_t *sj = standin_job(&w, "bj-1", "q-cpu");
+    json_t *sj = standin_job_in(&w, "bj-1", "q-cpu", "SUCCEEDED");
     CHECK(sj);
     /* batch_job_id is the Batch jobId; the job ran as hc-<id> on its queue
      * with its definition, and the override carried only HC_JOB_ID. */
@@ -363,14 +377,8 @@ HC_TEST_T(batch_auto_moves_from_gpu_queue_to_cpu_queue, 240) {
     CHECK(a);
     CHECKF(!strcmp(sget(a, "status"), "completed"), "%s: %s", sget(a, "status"),
            sget(json_object_get(a, "error"), "message"));
-    json_t *g = standin_job(&w, "auto-1", "q-gpu"), *c = NULL;
-    /* The worker writes the final state before it exits. */
-    for (int i = 0; i < 100; i++) {
-        json_decref(c);
-        c = standin_job(&w, "auto-1", "q-cpu");
-        if (c && !strcmp(sget(c, "status"), "SUCCEEDED")) break;
-        hc_test_sleep_ms(50);
-    }
+    json_t *g = standin_job(&w, "auto-1", "q-gpu");
+    json_t *c = standin_job_in(&w, "auto-1", "q-cpu", "SUCCEEDED");
     CHECK(g && c);
     CHECK(json_is_true(json_object_get(g, "terminated"))); /* the GPU submission canceled */
     CHECK(!strcmp(sget(c, "status"), "SUCCEEDED"));
