@@ -433,7 +433,8 @@ int hc_callback_deliver_now(const hc_config *cfg, hc_store *store, const char *j
          * not due while this delivery is in flight. */
         int64_t due_at = job.cb_next_us;
         job.cb_next_us = hc_wall_us() + (int64_t)(TIMEOUT_MS + CONNECT_MS) * 1000 * 2;
-        due = hc_store_put(store, &job, HC_JOB_MASK(job.status), &err) == 0;
+        due = hc_store_update(store, job_id, HC_JOB_FIELD(CB_NEXT) | HC_JOB_FIELD(UPDATED), &job,
+                              HC_JOB_MASK(job.status), job.attempt, &err) == 0;
         job.cb_next_us = due_at;
     }
     if (due) deliver(&n, &job);

@@ -220,9 +220,14 @@ static void move_to_cpu(recon *R, const hc_job *stale) {
                 job.status == HC_JOB_PROCESSING && strcmp(job.batch_job_id, old) == 0;
     int rc = HC_ECONFLICT;
     if (ours) {
+        /* Only the external id and its submission time, under the same
+         * claim (attempt token): the attempt is not counted. */
         snprintf(job.batch_job_id, sizeof job.batch_job_id, "%s", ext);
         job.started_us = hc_wall_us();
-        rc = hc_store_put(R->store, &job, HC_JOB_MASK(HC_JOB_PROCESSING), &err);
+        rc = hc_store_update(R->store, job.job_id,
+                             HC_JOB_FIELD(BATCH_JOB_ID) | HC_JOB_FIELD(STARTED) |
+                                 HC_JOB_FIELD(UPDATED),
+                             &job, HC_JOB_MASK(HC_JOB_PROCESSING), job.attempt, &err);
     }
     hc_err cerr = {0};
     if (rc != 0) { /* the job moved on: the new submission is nobody's */
