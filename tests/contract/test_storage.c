@@ -1,0 +1,457 @@
+/* The output storage contract (src/storage/hc_storage.h): one suite run
+ * against every backend. STORAGE_TEST(name) registers storage_file_<name>,
+ * storage_mem_<name> and storage_fault_<name> (the fault wrapper around a
+ * file storage, set to fail far beyond the test, so every call passes
+ * through it), each handed a freshly opened storage.
+ *
+ * Then what only one backend has: the file storage's confinement to its
+ * directory (symlinks, leftovers) and its /files links, and the fault
+ * wrapper's injected errors. */
+#include "hc_test.h"
+#include "storage/hc_storage.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef void (*storage_body)(hc_storage *st);
+
+static int open_backend(const char *backend, hc_storage **st, hc_err *err) {
+    char spec[PATH_MAX + 16];
+    hc_storage_env env = {.public_url = "http://127.0.0.1:9/"};
+    if (!strcmp(backend, "mem")) return hc_storage_open("mem:", &env, st, err);
+    snprintf(spec, sizeof spec, "file:%s/outputs", hc_test_tmpdir());
+    int rc = hc_storage_open(spec, &env, st, err);
+    if (rc || strcmp(backend, "fault")) return rc;
+    hc_storage *inner = *st;
+    return hc_storage_fault_wrap(inner, 1000000, HC_EIO, false, st);
+}
+
+static void run_storage_test(const char *backend, storage_body body) {
+    hc_storage *st = NULL;
+    hc_err err = {0};
+    int rc = open_backend(backend, &st, &err);
+    CHECKF(rc == 0 && st, "open %s: %d %s", backend, rc, err.msg);
+    body(st);
+    hc_storage_close(st);
+}
+
+#define STORAGE_TEST(name)                                                                         \
+    static void body_##name(hc_storage *st);                                                       \
+    HC_TEST(storage_file_##name) {                                                                 \
+        run_storage_test("file", body_##name);                                                     \
+    }                                                                                              \
+    HC_TEST(storage_mem_##name) {                                                                  \
+        run_storage_test("mem", body_##name);                                                      \
+    }                                                                                              \
+    HC_TEST(storage_fault_##name) {                                                                \
+        run_storage_test("fault", body_##name);                                                    \
+    }                                                                                              \
+    static void body_##name(hc_storage *st)
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* A local file of n bytes (a pattern seeded by seed) in the test's
+ * directory; its path into path. */
+static int make_src(const char *name, size_t n, unsigned seed, char *path, size_t len) {
+    snprintf(path, len, "%s/%s", hc_test_tmpdir(), name);
+    char *d = malloc(n ? n : 1);
+    if (!d) return -1;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (char)((i * 131 + seed * 7 + (i >> 12)) & 0xff);
+    int rc = hc_test_write_file(path, d, n);
+    free(d);
+    return rc;
+}
+
+/* Read the whole object (caller frees); NULL on failure, with *rc. */
+static char *read_all(hc_storage *st, const char *key, int64_t *size, int *rc) {
+    hc_storage_reader r;
+    hc_err err = {0};
+    *rc = hc_storage_open_read(st, NULL, key, &r, &err);
+    if (*rc) {
+        hc_storage_reader_fini(&r);
+        return NULL;
+    }
+    *size = r.info.size_bytes;
+    char *buf = malloc((size_t)r.info.size_bytes + 1);
+    int64_t off = 0;
+    while (off < r.info.size_bytes) {
+        int64_t k = hc_storage_pread(&r, buf + off, 65536, off, &err);
+        if (k <= 0) {
+            *rc = k < 0 ? (int)k : HC_EIO;
+            free(buf);
+            hc_storage_reader_fini(&r);
+            return NULL;
+        }
+        off += k;
+    }
+    hc_storage_reader_fini(&r);
+    return buf;
+}
+
+/* Does the object hold exactly the bytes of the file at path? */
+static bool same_as(hc_storage *st, const char *key, const char *path) {
+    size_t n = 0;
+    char *want = hc_test_read_file(path, &n);
+    int64_t size = -1;
+    int rc = 0;
+    char *got = read_all(st, key, &size, &rc);
+    bool ok = want && got && size == (int64_t)n && memcmp(want, got, n) == 0;
+    if (!ok)
+        fprintf(stderr, "    %s: rc %d, size %lld, want %zu bytes\n", key, rc, (long long)size, n);
+    free(want);
+    free(got);
+    return ok;
+}
+
+typedef struct prog {
+    int calls;
+    int64_t last_done, last_total;
+    bool monotonic;
+    int stop_after; /* return false on this call (0 = never) */
+} prog;
+
+static bool on_prog(void *ud, int64_t done, int64_t total) {
+    prog *p = ud;
+    if (p->calls && done < p->last_done) p->monotonic = false;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+    return !(p->stop_after && p->calls >= p->stop_after);
+}
+
+/* ---- the contract ------------------------------------------------------------- */
+
+STORAGE_TEST(put_read) {
+    char src[PATH_MAX];
+    CHECK(make_src("a.mp4", 100000, 1, src, sizeof src) == 0);
+    hc_err err = {0};
+    int rc = hc_storage_put(st, "renders/job-1.mp4", src, NULL, &err);
+    CHECKF(rc == 0, "put: %d %s", rc, err.msg);
+    CHECK(same_as(st, "renders/job-1.mp4", src));
+    hc_storage_info info;
+    rc = hc_storage_stat(st, NULL, "renders/job-1.mp4", &info, &err);
+    CHECKF(rc == 0 && info.size_bytes == 100000, "stat: %d size %lld", rc,
+           (long long)info.size_bytes);
+    CHECKF(!strcmp(info.content_type, "video/mp4"), "content type %s", info.content_type);
+    CHECKF(info.etag[0] == '"', "etag %s", info.etag);
+    /* A range in the middle, and reads past the end stop at the end. */
+    hc_storage_reader r;
+    CHECK(hc_storage_open_read(st, NULL, "renders/job-1.mp4", &r, &err) == 0);
+    char buf[64], *whole = hc_test_read_file(src, NULL);
+    int64_t k = hc_storage_pread(&r, buf, sizeof buf, 5000, &err);
+    bool mid = k == 64 && !memcmp(buf, whole + 5000, 64);
+    int64_t tail = hc_storage_pread(&r, buf, sizeof buf, 100000 - 10, &err);
+    int64_t past = hc_storage_pread(&r, buf, sizeof buf, 100000, &err);
+    hc_storage_reader_fini(&r);
+    free(whole);
+    CHECKF(mid, "middle range: %lld bytes", (long long)k);
+    CHECKF(tail == 10 && past == 0, "tail %lld, past the end %lld", (long long)tail,
+           (long long)past);
+}
+
+STORAGE_TEST(put_replaces) {
+    char a[PATH_MAX], b[PATH_MAX];
+    CHECK(make_src("a.jpg", 3000, 1, a, sizeof a) == 0);
+    CHECK(make_src("b.jpg", 7000, 2, b, sizeof b) == 0);
+    hc_err err = {0};
+    hc_storage_info i1, i2;
+    CHECK(hc_storage_put(st, "p/x.jpg", a, NULL, &err) == 0);
+    CHECK(hc_storage_stat(st, NULL, "p/x.jpg", &i1, &err) == 0);
+    hc_test_sleep_ms(5);
+    CHECK(hc_storage_put(st, "p/x.jpg", b, NULL, &err) == 0);
+    CHECK(hc_storage_stat(st, NULL, "p/x.jpg", &i2, &err) == 0);
+    CHECK(same_as(st, "p/x.jpg", b));
+    CHECKF(i2.size_bytes == 7000 && strcmp(i1.etag, i2.etag) != 0, "size %lld, etags %s %s",
+           (long long)i2.size_bytes, i1.etag, i2.etag);
+    CHECKF(!strcmp(i2.content_type, "image/jpeg"), "content type %s", i2.content_type);
+}
+
+STORAGE_TEST(empty_object) {
+    char a[PATH_MAX];
+    CHECK(make_src("empty", 0, 1, a, sizeof a) == 0);
+    hc_err err = {0};
+    CHECK(hc_storage_put(st, "e/empty.txt", a, NULL, &err) == 0);
+    hc_storage_info info;
+    CHECK(hc_storage_stat(st, NULL, "e/empty.txt", &info, &err) == 0);
+    CHECK(info.size_bytes == 0);
+    CHECK(same_as(st, "e/empty.txt", a));
+}
+
+STORAGE_TEST(missing) {
+    hc_err err = {0};
+    hc_storage_info info;
+    int rc = hc_storage_stat(st, NULL, "renders/none.mp4", &info, &err);
+    CHECKF(rc == HC_ENOTFOUND, "stat of a missing key: %d %s", rc, err.msg);
+    hc_storage_reader r;
+    hc_err e2 = {0};
+    rc = hc_storage_open_read(st, NULL, "renders/none.mp4", &r, &e2);
+    hc_storage_reader_fini(&r);
+    CHECKF(rc == HC_ENOTFOUND, "open of a missing key: %d %s", rc, e2.msg);
+    hc_err e3 = {0};
+    CHECKF(hc_storage_remove(st, NULL, "renders/none.mp4", &e3) == 0, "remove: %s", e3.msg);
+}
+
+STORAGE_TEST(remove) {
+    char a[PATH_MAX];
+    CHECK(make_src("a", 1000, 3, a, sizeof a) == 0);
+    hc_err err = {0};
+    CHECK(hc_storage_put(st, "r/a.mp4", a, NULL, &err) == 0);
+    CHECK(hc_storage_remove(st, NULL, "r/a.mp4", &err) == 0);
+    hc_storage_info info;
+    CHECK(hc_storage_stat(st, NULL, "r/a.mp4", &info, &err) == HC_ENOTFOUND);
+    /* The source is the caller's: a put never consumes it. */
+    CHECK(access(a, R_OK) == 0);
+}
+
+STORAGE_TEST(bad_keys) {
+    static const char *const bad[] = {"../x.mp4", "/abs.mp4", "a//b.mp4", "a/./b", "a\\b",
+                                      "",         "x/..",     "a\nb"};
+    char a[PATH_MAX];
+    CHECK(make_src("a", 10, 3, a, sizeof a) == 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hc_err e1 = {0}, e2 = {0}, e3 = {0}, e4 = {0};
+        hc_storage_info info;
+        hc_storage_reader r;
+        char *url = NULL;
+        int p = hc_storage_put(st, bad[i], a, NULL, &e1);
+        int s = hc_storage_stat(st, NULL, bad[i], &info, &e2);
+        int o = hc_storage_open_read(st, NULL, bad[i], &r, &e3);
+        hc_storage_reader_fini(&r);
+        int u = hc_storage_url(st, NULL, bad[i], &url, &e4);
+        int d = hc_storage_remove(st, NULL, bad[i], &e4);
+        CHECKF(p == HC_EINVAL && s == HC_EINVAL && o == HC_EINVAL && u == HC_EINVAL &&
+                   d == HC_EINVAL && !url,
+               "key \"%s\": put %d stat %d open %d url %d remove %d", bad[i], p, s, o, u, d);
+        CHECKF(strstr(e1.msg, "storage key"), "message names the key: %s", e1.msg);
+    }
+}
+
+STORAGE_TEST(progress_and_cancel) {
+    char a[PATH_MAX];
+    CHECK(make_src("big.mp4", 3 << 20, 4, a, sizeof a) == 0);
+    hc_err err = {0};
+    prog p = {.monotonic = true};
+    hc_storage_put_opts o = {.progress = on_prog, .ud = &p};
+    CHECK(hc_storage_put(st, "big/ok.mp4", a, &o, &err) == 0);
+    CHECKF(p.calls >= 1 && p.monotonic && p.last_done == 3 << 20 && p.last_total == 3 << 20,
+           "progress: %d calls, last %lld of %lld", p.calls, (long long)p.last_done,
+           (long long)p.last_total);
+    CHECK(same_as(st, "big/ok.mp4", a));
+    /* Stopped by its progress callback: nothing appears. */
+    prog q = {.monotonic = true, .stop_after = 1};
+    hc_storage_put_opts o2 = {.progress = on_prog, .ud = &q};
+    hc_err e2 = {0};
+    int rc = hc_storage_put(st, "big/stopped.mp4", a, &o2, &e2);
+    CHECKF(rc == HC_ECANCELED, "canceled put: %d %s", rc, e2.msg);
+    hc_storage_info info;
+    CHECK(hc_storage_stat(st, NULL, "big/stopped.mp4", &info, &err) == HC_ENOTFOUND);
+}
+
+STORAGE_TEST(urls) {
+    char *url = NULL, *link = NULL;
+    hc_err err = {0};
+    int rc = hc_storage_url(st, NULL, "renders/a b+c.mp4", &url, &err);
+    CHECKF(rc == 0 && url, "url: %d %s", rc, err.msg);
+    CHECKF(strstr(url, "renders/a%20b%2Bc.mp4") != NULL, "url %s", url);
+    rc = hc_storage_sign_url(st, url, 3600, &link, &err);
+    CHECKF(rc == 0 && link && !strncmp(link, url, strlen(url)), "sign: %d %s", rc, link);
+    hc_err e2 = {0};
+    char *bad = NULL;
+    CHECK(hc_storage_sign_url(st, url, 0, &bad, &e2) == HC_EINVAL && !bad);
+    free(url);
+    free(link);
+}
+
+/* Buckets are S3's (output.s3_bucket): file and mem refuse them. */
+STORAGE_TEST(no_buckets) {
+    char a[PATH_MAX];
+    CHECK(make_src("a", 10, 3, a, sizeof a) == 0);
+    hc_err err = {0};
+    hc_storage_put_opts o = {.bucket = "other-bucket"};
+    int rc = hc_storage_put(st, "renders/x.mp4", a, &o, &err);
+    CHECKF(rc == HC_EUNSUPPORTED && strstr(err.msg, "output.s3_bucket"), "put: %d %s", rc,
+           err.msg);
+    char *url = NULL;
+    CHECK(hc_storage_url(st, "other-bucket", "renders/x.mp4", &url, &err) == HC_EUNSUPPORTED);
+    CHECK(!url);
+}
+
+STORAGE_TEST(concurrent_readers_keep_their_bytes) {
+    char a[PATH_MAX], b[PATH_MAX];
+    CHECK(make_src("a", 5000, 5, a, sizeof a) == 0);
+    CHECK(make_src("b", 9000, 6, b, sizeof b) == 0);
+    hc_err err = {0};
+    CHECK(hc_storage_put(st, "c/x.mp4", a, NULL, &err) == 0);
+    hc_storage_reader r;
+    CHECK(hc_storage_open_read(st, NULL, "c/x.mp4", &r, &err) == 0);
+    CHECK(hc_storage_put(st, "c/x.mp4", b, NULL, &err) == 0);
+    /* The open reader still reads the object it opened, whole. */
+    char buf[5000];
+    char *want = hc_test_read_file(a, NULL);
+    int64_t k = hc_storage_pread(&r, buf, sizeof buf, 0, &err);
+    bool ok = r.info.size_bytes == 5000 && k == 5000 && !memcmp(buf, want, 5000);
+    hc_storage_reader_fini(&r);
+    free(want);
+    CHECKF(ok, "old reader: size %lld, read %lld", (long long)r.info.size_bytes, (long long)k);
+    CHECK(same_as(st, "c/x.mp4", b));
+}
+
+/* ---- file storage only ------------------------------------------------------ */
+
+static hc_storage *open_file(const char *public_url, const char *secret) {
+    char spec[PATH_MAX + 16];
+    snprintf(spec, sizeof spec, "file:%s/outputs", hc_test_tmpdir());
+    hc_storage_env env = {.public_url = public_url, .sign_secret = secret};
+    hc_storage *st = NULL;
+    hc_err err = {0};
+    if (hc_storage_open(spec, &env, &st, &err)) fprintf(stderr, "    open: %s\n", err.msg);
+    return st;
+}
+
+HC_TEST(storage_file_stays_inside) {
+    hc_storage *st = open_file(NULL, NULL);
+    CHECK(st);
+    char out[PATH_MAX], outside[PATH_MAX], link[PATH_MAX + 32], src[PATH_MAX];
+    snprintf(out, sizeof out, "%s/outputs", hc_test_tmpdir());
+    snprintf(outside, sizeof outside, "%s/outside", hc_test_tmpdir());
+    CHECK(mkdir(outside, 0755) == 0);
+    char secret[PATH_MAX + 32];
+    snprintf(secret, sizeof secret, "%s/secret.txt", outside);
+    CHECK(hc_test_write_file(secret, "secret", 6) == 0);
+    snprintf(link, sizeof link, "%s/escape", out);
+    CHECK(symlink(outside, link) == 0);
+    CHECK(make_src("a", 10, 1, src, sizeof src) == 0);
+    hc_err err = {0};
+    hc_storage_info info;
+    int rc = hc_storage_stat(st, NULL, "escape/secret.txt", &info, &err);
+    CHECKF(rc == HC_ENOTFOUND, "stat through a symlink out: %d", rc);
+    hc_err e2 = {0};
+    rc = hc_storage_put(st, "escape/new.mp4", src, NULL, &e2);
+    CHECKF(rc == HC_EINVAL, "put through a symlink out: %d %s", rc, e2.msg);
+    char probe[PATH_MAX + 32];
+    snprintf(probe, sizeof probe, "%s/new.mp4", outside);
+    CHECK(access(probe, F_OK) != 0);
+    /* The object itself a symlink (to a file outside): not served. */
+    snprintf(link, sizeof link, "%s/link.txt", out);
+    CHECK(symlink(secret, link) == 0);
+    CHECK(hc_storage_stat(st, NULL, "link.txt", &info, &err) == HC_ENOTFOUND);
+    hc_storage_close(st);
+}
+
+HC_TEST(storage_file_put_is_atomic_and_cleanup_spares_the_object) {
+    hc_storage *st = open_file(NULL, NULL);
+    CHECK(st);
+    char src[PATH_MAX], part[PATH_MAX + 8], obj[PATH_MAX];
+    CHECK(make_src("a", 2000, 1, src, sizeof src) == 0);
+    hc_err err = {0};
+    CHECK(hc_storage_put(st, "renders/j.mp4", src, NULL, &err) == 0);
+    snprintf(obj, sizeof obj, "%s/outputs/renders/j.mp4", hc_test_tmpdir());
+    snprintf(part, sizeof part, "%s.part", obj);
+    CHECK(access(part, F_OK) != 0); /* renamed into place */
+    /* What a killed upload leaves behind is removed; the object is not. */
+    CHECK(hc_test_write_file(part, "half", 4) == 0);
+    CHECK(hc_storage_cleanup(st, "renders/j.mp4", &err) == 0);
+    CHECK(access(part, F_OK) != 0 && access(obj, F_OK) == 0);
+    CHECK(!strcmp(hc_storage_dir(st) + strlen(hc_storage_dir(st)) - 8, "/outputs"));
+    /* The object is a file of its own: writing the source afterwards (the
+     * work directory is reused, or removed) does not change it. */
+    CHECK(hc_test_write_file(src, "changed", 7) == 0);
+    hc_storage_info info;
+    CHECK(hc_storage_stat(st, NULL, "renders/j.mp4", &info, &err) == 0);
+    CHECKF(info.size_bytes == 2000, "object changed with its source: %lld bytes",
+           (long long)info.size_bytes);
+    hc_storage_close(st);
+}
+
+HC_TEST(storage_file_links) {
+    static const char secret[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    hc_storage *st = open_file("http://media.example:8080/", secret);
+    CHECK(st);
+    char *url = NULL, *link = NULL, *other = NULL;
+    hc_err err = {0};
+    CHECK(hc_storage_url(st, NULL, "renders/j 1.mp4", &url, &err) == 0);
+    CHECKF(!strcmp(url, "http://media.example:8080/files/renders/j%201.mp4"), "url %s", url);
+    CHECK(hc_storage_sign_url(st, url, 3600, &link, &err) == 0);
+    const char *q = strstr(link, "?exp=");
+    CHECKF(q && !strncmp(link, url, strlen(url)), "signed link %s", link);
+    char exp[32] = "", sig[80] = "";
+    CHECK(sscanf(q, "?exp=%31[0-9]&sig=%79[0-9a-f]", exp, sig) == 2);
+    CHECK(hc_urlsign_check(secret, "renders/j 1.mp4", exp, sig));
+    CHECK(!hc_urlsign_check(secret, "renders/other.mp4", exp, sig));
+    /* A link of the server's bound address (not the public URL) is signed
+     * too; a URL with no /files/ path is handed out as it is. */
+    char *bound = NULL;
+    CHECK(hc_storage_sign_url(st, "http://127.0.0.1:5555/files/renders/k.mp4", 60, &bound,
+                              &err) == 0);
+    CHECKF(strstr(bound, "?exp=") != NULL, "bound link %s", bound);
+    CHECK(hc_storage_sign_url(st, "https://elsewhere.example/x.mp4", 60, &other, &err) == 0);
+    CHECKF(!strcmp(other, "https://elsewhere.example/x.mp4"), "other %s", other);
+    free(url);
+    free(link);
+    free(bound);
+    free(other);
+    hc_storage_close(st);
+    /* No public URL: no link to make. */
+    hc_storage *st2 = open_file(NULL, NULL);
+    char *none = NULL;
+    hc_err e2 = {0};
+    CHECK(hc_storage_url(st2, NULL, "renders/a.mp4", &none, &e2) == HC_EUNSUPPORTED);
+    CHECKF(strstr(e2.msg, "HC_PUBLIC_URL"), "message %s", e2.msg);
+    hc_storage_close(st2);
+}
+
+HC_TEST(storage_open_specs) {
+    hc_storage *st = NULL;
+    hc_err err = {0};
+    int rc = hc_storage_open("ftp://bucket/x", NULL, &st, &err);
+    CHECKF(rc == HC_EINVAL && !st && strstr(err.msg, "ftp://bucket/x"), "unknown: %d %s", rc,
+           err.msg);
+    hc_err e2 = {0};
+    CHECK(hc_storage_open("file:", NULL, &st, &e2) == HC_EINVAL && !st);
+    hc_err e3 = {0};
+    CHECK(hc_storage_open("/no/scheme", NULL, &st, &e3) == HC_EINVAL && !st);
+    hc_err e4 = {0};
+    CHECK(hc_storage_open("mem:x", NULL, &st, &e4) == HC_EINVAL && !st);
+    CHECK(hc_storage_open("mem:", NULL, &st, &err) == 0 && st);
+    CHECK(hc_storage_dir(st) == NULL);
+    hc_storage_close(st);
+    hc_storage_close(NULL);
+}
+
+/* ---- the fault wrapper ---------------------------------------------------------- */
+
+HC_TEST(storage_fault_fails_the_nth_call) {
+    hc_storage *inner = NULL, *st = NULL;
+    hc_err err = {0};
+    CHECK(hc_storage_open("mem:", NULL, &inner, &err) == 0);
+    CHECK(hc_storage_fault_wrap(inner, 2, HC_ENET, false, &st) == 0);
+    char a[PATH_MAX];
+    CHECK(make_src("a", 100, 1, a, sizeof a) == 0);
+    CHECK(hc_storage_put(st, "k/1.mp4", a, NULL, &err) == 0); /* call 1 */
+    hc_err e2 = {0};
+    int rc = hc_storage_put(st, "k/2.mp4", a, NULL, &e2); /* call 2 */
+    CHECKF(rc == HC_ENET && strstr(e2.msg, "injected"), "call 2: %d %s", rc, e2.msg);
+    hc_storage_info info;
+    CHECK(hc_storage_stat(st, NULL, "k/2.mp4", &info, &err) == HC_ENOTFOUND); /* 3: passes */
+    CHECK(hc_storage_stat(st, NULL, "k/1.mp4", &info, &err) == 0);
+    hc_storage_close(st);
+
+    /* Sticky: every call from the nth on, reads included. */
+    CHECK(hc_storage_open("mem:", NULL, &inner, &err) == 0);
+    CHECK(hc_storage_put(inner, "k/1.mp4", a, NULL, &err) == 0);
+    CHECK(hc_storage_fault_wrap(inner, 2, HC_EIO, true, &st) == 0);
+    hc_storage_reader r;
+    CHECK(hc_storage_open_read(st, NULL, "k/1.mp4", &r, &err) == 0); /* 1 */
+    char buf[8];
+    hc_err e3 = {0};
+    CHECK(hc_storage_pread(&r, buf, sizeof buf, 0, &e3) == HC_EIO); /* 2 */
+    hc_storage_reader_fini(&r);
+    hc_err e4 = {0};
+    CHECK(hc_storage_remove(st, NULL, "k/1.mp4", &e4) == HC_EIO); /* 3 */
+    hc_storage_close(st);
+    CHECK(hc_storage_fault_wrap(NULL, 1, HC_EIO, false, &st) == HC_EINVAL);
+}
