@@ -17,6 +17,12 @@ int hc_cmd_lambda(int argc, char **argv);
 /* hc_config_load for command `cmd`, message on stderr; returns 0 or exit 2.
  * Also applies the log level. */
 int hc_app_load_config(const char *cmd, hc_config *cfg, int argc, char **argv, int *rest);
+/* The storage of cfg (HC_STORAGE) as the API serves and signs it: /files
+ * links under the public URL, signed with DATA_DIR/url-signing.key when
+ * API keys are on; S3 links presigned. Caller closes with
+ * hc_storage_close. */
+#include "storage/hc_storage.h"
+int hc_app_open_storage(const hc_config *cfg, hc_storage **out, hc_err *err);
 
 /* ---- the worker's job run (worker_run.c) -------------------------------
  * Run one claimed job from the store to its final state: render into the

@@ -10,6 +10,7 @@
  * output URLs are signed as the server signs them. */
 #include "app/app.h"
 #include "core/hc_core.h"
+#include "storage/hc_storage.h"
 #include "store/hc_store.h"
 
 #include <stdio.h>
@@ -29,26 +30,20 @@ static void help(FILE *f) {
           f);
 }
 
-/* With API keys on, the server's /files URLs need a signature: sign them
- * as GET /render/status does (DESIGN.md §12), under the same key. The
- * prefix is the public URL's, else the URL's own "<origin>/files/". */
-static char *signed_url(const hc_config *cfg, const char *secret, const char *url) {
-    if (!secret[0] || !url) return NULL;
-    char prefix[1024];
-    if (cfg->public_url) {
-        snprintf(prefix, sizeof prefix, "%s/files/", cfg->public_url);
-    } else {
-        const char *origin = strstr(url, "://");
-        const char *files = origin ? strstr(origin + 3, "/files/") : NULL;
-        if (!files || files - url + 7 >= (long)sizeof prefix) return NULL;
-        snprintf(prefix, sizeof prefix, "%.*s", (int)(files - url + 7), url);
-    }
-    return hc_urlsign(secret, prefix, url);
+/* The links as GET /render/status hands them out (DESIGN.md §12): signed
+ * by the storage (the server's /files URLs under the same key when API
+ * keys are on; S3 presigned GETs). Without a storage, as stored. */
+static char *signed_url(const hc_config *cfg, hc_storage *st, const char *url) {
+    char *out = NULL;
+    hc_err err = {0};
+    if (st && url && hc_storage_sign_url(st, url, cfg->presign_ttl_s, &out, &err) != 0)
+        fprintf(stderr, "hydra-compose jobs: warning: link left unsigned: %s\n", err.msg);
+    return out;
 }
 
-static void print_status(const hc_config *cfg, const char *secret, const hc_job *job) {
-    char *out = signed_url(cfg, secret, job->output_url);
-    char *poster = signed_url(cfg, secret, job->poster_url);
+static void print_status(const hc_config *cfg, hc_storage *st, const hc_job *job) {
+    char *out = signed_url(cfg, st, job->output_url);
+    char *poster = signed_url(cfg, st, job->poster_url);
     char *j = hc_job_status_json(job, out, poster);
     puts(j ? j : "{}");
     free(j);
@@ -176,7 +171,16 @@ int hc_cmd_jobs(int argc, char **argv) {
         hc_err_clear(&err);
         secret[0] = 0;
     }
-    if (!rc && needs_id) print_status(&cfg, secret, &job);
+    if (!rc && needs_id) {
+        hc_storage *storage = NULL;
+        hc_storage_env senv = {.public_url = cfg.public_url, .sign_secret = secret};
+        if (hc_storage_open(cfg.storage, &senv, &storage, &err) != 0) {
+            fprintf(stderr, "hydra-compose jobs: warning: URLs left unsigned: %s\n", err.msg);
+            hc_err_clear(&err);
+        }
+        print_status(&cfg, storage, &job);
+        hc_storage_close(storage);
+    }
 
 done:
     if (rc) {

@@ -52,6 +52,7 @@ typedef struct lambda_app lambda_app;
 struct lambda_app {
     hc_config cfg;
     hc_store *store;
+    hc_storage *storage;
     hc_executor *exec;
     hc_api *api;
     /* The scheduled event's work; hc_lambda_on_schedule unless a test or
@@ -134,7 +135,6 @@ int hc_cmd_lambda(int argc, char **argv) {
     }
     lambda_app app = {.on_schedule = hc_lambda_on_schedule};
     int rc = 0, rest = 0, lock_fd = -1;
-    const char *outputs = NULL;
     char path[PATH_MAX + 32];
 
     /* ---- init: every failure here goes to /init/error ---- */
@@ -146,8 +146,7 @@ int hc_cmd_lambda(int argc, char **argv) {
         goto init_failed;
     }
     if ((rc = hc_mkdirs(app.cfg.data_dir, &err))) goto init_failed;
-    outputs = hc_config_storage_dir(&app.cfg);
-    if (outputs && (rc = hc_mkdirs(outputs, &err))) goto init_failed;
+    if ((rc = hc_app_open_storage(&app.cfg, &app.storage, &err))) goto init_failed;
     /* One runtime per data directory, as one server: jobs found
      * `processing` at start can then be recovered by the local executor. */
     snprintf(path, sizeof path, "%s/server.lock", app.cfg.data_dir);
@@ -164,9 +163,9 @@ int hc_cmd_lambda(int argc, char **argv) {
     }
     hc_http_env henv = {.cfg = &app.cfg,
                         .store = app.store,
-                        .outputs_dir = outputs,
+                        .storage = app.storage,
                         .validate = hc_render_validate};
-    if ((rc = hc_api_open(&henv, NULL, &app.api, &err))) goto init_failed;
+    if ((rc = hc_api_open(&henv, &app.api, &err))) goto init_failed;
     hc_executor_env xenv = {.cfg = &app.cfg,
                             .store = app.store,
                             .self_exe = "/proc/self/exe",
@@ -196,6 +195,7 @@ done:
     if (app.exec) hc_executor_close(app.exec, hc_now_us() + 2000000);
     hc_api_close(app.api);
     hc_store_close(app.store);
+    hc_storage_close(app.storage);
     if (lock_fd >= 0) close(lock_fd);
     hc_config_fini(&app.cfg);
     hc_lambda_close(rt);

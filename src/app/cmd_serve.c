@@ -17,6 +17,7 @@
 #include "dispatch/hc_dispatch.h"
 #include "http/hc_http.h"
 #include "render/hc_render.h"
+#include "storage/hc_storage.h"
 #include "store/hc_store.h"
 
 #include <errno.h>
@@ -77,10 +78,10 @@ int hc_cmd_serve(int argc, char **argv) {
     hc_err err = {0};
     int rc = 0, lock_fd = -1;
     hc_store *store = NULL;
+    hc_storage *storage = NULL;
     hc_executor *exec = NULL;
     serve s = {.mu = PTHREAD_MUTEX_INITIALIZER};
     char path[PATH_MAX + 32], work[PATH_MAX + 32];
-    const char *outputs = hc_config_storage_dir(&cfg);
 
     /* Signals go to the main thread only: block them before any thread
      * starts, then wait for them with sigwait. */
@@ -91,20 +92,17 @@ int hc_cmd_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (!outputs) { /* jobs would be accepted, then fail in every worker */
-        rc = hc_err_set(&err, HC_EINVAL,
-                        "HC_STORAGE %s: only file:DIR storage is available in this build",
-                        cfg.storage);
-        goto done;
-    }
     snprintf(work, sizeof work, "%s/work", cfg.data_dir);
-    if ((rc = hc_mkdirs(cfg.data_dir, &err)) || (rc = hc_mkdirs(work, &err)) ||
-        (rc = hc_mkdirs(outputs, &err)))
-        goto done;
+    if ((rc = hc_mkdirs(cfg.data_dir, &err)) || (rc = hc_mkdirs(work, &err))) goto done;
+    /* The storage /files reads from and status links are signed through
+     * (workers open their own from HC_STORAGE); refused here when it
+     * cannot be opened, not in every job. */
+    if ((rc = hc_app_open_storage(&cfg, &storage, &err))) goto done;
+    const char *outputs = hc_storage_dir(storage);
     /* /files serves the outputs directory: it must not contain the data
      * directory (the jobs database, the URL-signing key). */
     char out_real[PATH_MAX], data_real[PATH_MAX];
-    if (realpath(outputs, out_real) && realpath(cfg.data_dir, data_real)) {
+    if (outputs && realpath(outputs, out_real) && realpath(cfg.data_dir, data_real)) {
         size_t n = strlen(out_real);
         if (!strncmp(data_real, out_real, n) && (data_real[n] == 0 || data_real[n] == '/')) {
             rc = hc_err_set(&err, HC_EINVAL,
@@ -135,7 +133,7 @@ int hc_cmd_serve(int argc, char **argv) {
         .cfg = &cfg,
         .store = store,
         .notifier = s.notifier,
-        .outputs_dir = outputs,
+        .storage = storage,
         .validate = hc_render_validate};
     if ((rc = hc_http_start(&henv, &s.http, &err))) goto done;
     if (!cfg.public_url) cfg.public_url = hc_strdup(hc_http_url(s.http));
@@ -165,6 +163,7 @@ done:
     if (exec) hc_executor_close(exec, hc_now_us() + (int64_t)cfg.shutdown_grace_s * 1000000);
     hc_notifier_stop(s.notifier);
     hc_store_close(store);
+    hc_storage_close(storage);
     if (lock_fd >= 0) close(lock_fd);
     if (rc) {
         fprintf(stderr, "hydra-compose serve: %s\n", err.msg[0] ? err.msg : hc_strerror(rc));

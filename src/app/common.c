@@ -18,3 +18,16 @@ int hc_app_load_config(const char *cmd, hc_config *cfg, int argc, char **argv, i
     hc_log_set_level((hc_log_level)hc_log_level_parse(cfg->log_level ? cfg->log_level : "info"));
     return 0;
 }
+
+int hc_app_open_storage(const hc_config *cfg, hc_storage **out, hc_err *err) {
+    char secret[65] = "";
+    *out = NULL;
+    if (cfg->api_keys && cfg->api_keys[strspn(cfg->api_keys, " ,\t")]) {
+        int rc = hc_urlsign_key_load(cfg->data_dir, secret, err);
+        if (rc) return rc;
+    }
+    hc_storage_env env = {.public_url = cfg->public_url, .sign_secret = secret};
+    int rc = hc_storage_open(cfg->storage, &env, out, err);
+    memset(secret, 0, sizeof secret);
+    return rc;
+}

@@ -13,13 +13,17 @@
  *    progress write can land after it;
  *  - a canceled render (store or SIGTERM) writes nothing: the store
  *    already holds the cancel, or the executor puts the job back;
- *  - outputs land only under the storage directory: keys with "..",
- *    absolute paths or backslashes are refused;
- *  - downloads go to DATA_DIR/work/job-<id>, removed at the end;
+ *  - outputs go only through the storage (HC_STORAGE, src/storage/), whose
+ *    keys never leave its root: the render writes into the work directory,
+ *    the storage's put then makes the objects appear whole; a job that is
+ *    not completed in the store leaves no object behind;
+ *  - downloads and the render go to DATA_DIR/work/job-<id>, removed at the
+ *    end;
  *  - outgoing connections pass the private-address guard (HC_URL_ALLOW). */
 #include "app/app.h"
 #include "media/hc_media.h"
 #include "render/hc_render.h"
+#include "storage/hc_storage.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -123,37 +127,65 @@ static void *heartbeat(void *arg) {
     return NULL;
 }
 
-/* ---- storage paths --------------------------------------------------------- */
+/* ---- storage ------------------------------------------------------------- */
 
-/* mkdir -p of the directory path is in. */
-static int mkdirs_for(const char *path, hc_err *err) {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) return 0;
-    *slash = 0;
-    return hc_mkdirs(dir, err);
+/* The storage of cfg, with the base of /files links: the public URL, else
+ * the server's listen address. */
+static int open_storage(const hc_config *cfg, hc_storage **out, hc_err *err) {
+    char base[1024];
+    if (cfg->public_url && *cfg->public_url)
+        snprintf(base, sizeof base, "%s", cfg->public_url);
+    else
+        snprintf(base, sizeof base, "http://%s", cfg->listen ? cfg->listen : "127.0.0.1:8080");
+    hc_storage_env env = {.public_url = base};
+    return hc_storage_open(cfg->storage, &env, out, err);
 }
 
-/* base + "/files/" + key, percent-encoding all but unreserved and '/'. */
-static char *file_url(const char *base, const char *key) {
-    size_t cap = strlen(base) + sizeof "/files/" + 3 * strlen(key);
-    char *u = hc_xmalloc(cap);
-    size_t o = (size_t)snprintf(u, cap, "%s/files/", base);
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *s = (const unsigned char *)key; *s; s++) {
-        unsigned char c = *s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-            u[o++] = (char)c;
-        } else {
-            u[o++] = '%';
-            u[o++] = hex[c >> 4];
-            u[o++] = hex[c & 15];
-        }
+/* Upload progress into the heartbeat: bytes of both files; a cancel (store
+ * or signal) stops the upload. */
+typedef struct upload {
+    beat *b;
+    int64_t base, total;
+} upload;
+
+static bool on_upload(void *ud, int64_t done, int64_t total) {
+    upload *u = ud;
+    (void)total;
+    hc_progress p = {.stage = "uploading", .done = u->base + done, .total = u->total};
+    on_progress(u->b, &p);
+    return !atomic_load(&cancel_flag);
+}
+
+/* Remove both objects (a job that did not complete keeps none). */
+static void remove_outputs(hc_storage *st, const char *bucket, const char *key, const char *pkey) {
+    hc_err err = {0};
+    if (hc_storage_remove(st, bucket, key, &err) || hc_storage_remove(st, bucket, pkey, &err))
+        HC_WARN(COMP, "cannot remove the outputs of a job that did not complete: %s", err.msg);
+}
+
+static int64_t file_size(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+/* Put the MP4 and its poster at their keys (bucket: output.s3_bucket, or
+ * NULL). */
+static int upload_outputs(hc_storage *st, beat *b, const char *bucket, const char *key,
+                          const char *path, const char *pkey, const char *ppath, hc_err *err) {
+    int64_t vsize = file_size(path);
+    upload u = {.b = b, .base = 0, .total = vsize + file_size(ppath)};
+    hc_storage_put_opts o = {
+        .content_type = "video/mp4", .bucket = bucket, .progress = on_upload, .ud = &u};
+    int rc = hc_storage_put(st, key, path, &o, err);
+    if (rc) return rc;
+    u.base = vsize;
+    o.content_type = "image/jpeg";
+    rc = hc_storage_put(st, pkey, ppath, &o, err);
+    if (rc) {
+        hc_err ignored = {0};
+        hc_storage_remove(st, bucket, key, &ignored);
     }
-    u[o] = 0;
-    return u;
+    return rc;
 }
 
 /* The render's warnings (request warnings first) as a JSON array, or NULL. */
@@ -201,7 +233,10 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     hc_err err = {0};
     hc_request *req = NULL;
     hc_render_result res = {0};
-    char out_path[PATH_MAX], poster_path[PATH_MAX], work_dir[PATH_MAX] = "", pkey[PATH_MAX];
+    hc_storage *storage = NULL;
+    const char *bucket = NULL;
+    char out_path[PATH_MAX + 16], poster_path[PATH_MAX + 16], work_dir[PATH_MAX] = "",
+        pkey[PATH_MAX];
     int rc = hc_store_get(store, job_id, &job, &err);
     if (rc != 0) {
         HC_ERROR(COMP, "cannot read the job: %s", err.msg);
@@ -223,30 +258,26 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     rc = hc_request_parse(job.request ? job.request : "", job.request ? strlen(job.request) : 0,
                           &ro, &req, &err);
     if (rc == 0) rc = hc_media_init(&err);
-    const char *dir = hc_config_storage_dir(cfg);
-    if (rc == 0) {
-        if (!dir)
-            rc = hc_err_set(&err, HC_EUNSUPPORTED,
-                            "HC_STORAGE \"%s\": only file:DIR storage is available to local "
-                            "workers",
-                            cfg->storage ? cfg->storage : "");
-    }
+    if (rc == 0) rc = open_storage(cfg, &storage, &err);
     if (rc == 0 && (rc = hc_storage_key_check(job.output_key, &err)))
         hc_err_prefix(&err, "output key %s: ", job.output_key);
     if (rc == 0) {
         hc_poster_name(job.output_key, pkey, sizeof pkey);
-        if (snprintf(out_path, sizeof out_path, "%s/%s", dir, job.output_key) >=
-                (int)sizeof out_path ||
-            snprintf(poster_path, sizeof poster_path, "%s/%s", dir, pkey) >=
-                (int)sizeof poster_path)
-            rc = hc_err_set(&err, HC_EINVAL, "output key: path too long");
-    }
-    if (rc == 0) rc = mkdirs_for(out_path, &err);
-    if (rc == 0) rc = mkdirs_for(poster_path, &err);
-    if (rc == 0) {
+        /* output.s3_bucket names a bucket, which only S3 storage has: with
+         * any other the key stays under the storage root (see
+         * src/storage/hc_storage.h for why this is not refused). */
+        if (req->output_s3_bucket && !hc_storage_has_buckets(storage))
+            hc_strlist_add(&req->warnings,
+                           "output.s3_bucket \"%s\": ignored (the storage %s has no buckets); "
+                           "the video is at %s under its root",
+                           req->output_s3_bucket, cfg->storage, job.output_key);
+        else
+            bucket = req->output_s3_bucket;
         /* "job-" keeps ids like ".." from naming the work directory itself. */
         snprintf(work_dir, sizeof work_dir, "%s/work/job-%s", cfg->data_dir ? cfg->data_dir : ".",
                  job_id);
+        snprintf(out_path, sizeof out_path, "%s/output.mp4", work_dir);
+        snprintf(poster_path, sizeof poster_path, "%s/output.jpg", work_dir);
         rc = hc_mkdirs(work_dir, &err);
     }
     if (rc != 0) {
@@ -278,6 +309,14 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
         .cancel = &cancel_flag,
     };
     rc = hc_render_run(req, &ro2, &res, &err);
+    /* Uploaded while the heartbeat still runs: bytes sent are progress,
+     * and a cancel in the store stops the upload too. */
+    bool uploaded = false;
+    if (rc == 0 && !atomic_load(&cancel_flag)) {
+        rc = upload_outputs(storage, &b, bucket, job.output_key, out_path, pkey, poster_path, &err);
+        uploaded = rc == 0;
+        if (rc == HC_ECANCELED && !atomic_load(&cancel_flag)) rc = HC_EIO; /* not ours */
+    }
 
     pthread_mutex_lock(&b.mu);
     b.stop = true;
@@ -295,12 +334,9 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
         /* Canceled in the store (it holds the final state; the job may even
          * have been retried and claimed by another worker since, so this
          * one writes nothing), or stopped by SIGTERM (the executor decides
-         * what becomes of the job). A render that finished anyway leaves
+         * what becomes of the job). A job that finished anyway leaves
          * nothing behind. */
-        if (rc == 0) {
-            unlink(out_path);
-            unlink(poster_path);
-        }
+        if (uploaded) remove_outputs(storage, bucket, job.output_key, pkey);
         HC_INFO(COMP, "render stopped (%s) after %.1f s", canceled ? "job canceled" : "signal",
                 (hc_now_us() - t0) / 1e6);
         /* A signal is an interruption (a spot reclaim, a shutdown): worth
@@ -313,21 +349,16 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
         goto done;
     }
 
-    char *base = NULL;
-    if (cfg->public_url && *cfg->public_url) {
-        base = hc_strdup(cfg->public_url);
-    } else {
-        size_t n = strlen(cfg->listen ? cfg->listen : "127.0.0.1:8080") + sizeof "http://";
-        base = hc_xmalloc(n);
-        snprintf(base, n, "http://%s", cfg->listen ? cfg->listen : "127.0.0.1:8080");
-    }
-    for (size_t n = strlen(base); n > 0 && base[n - 1] == '/';)
-        base[--n] = 0;
+    /* Stored plain: readers sign or presign them (hc_storage_sign_url). */
     free(job.output_url);
     free(job.poster_url);
-    job.output_url = file_url(base, job.output_key);
-    job.poster_url = file_url(base, pkey);
-    free(base);
+    job.output_url = job.poster_url = NULL;
+    if ((rc = hc_storage_url(storage, bucket, job.output_key, &job.output_url, &err)) ||
+        (rc = hc_storage_url(storage, bucket, pkey, &job.poster_url, &err))) {
+        remove_outputs(storage, bucket, job.output_key, pkey);
+        fail_job(store, &job, &err);
+        goto done;
+    }
     job.status = HC_JOB_COMPLETED; /* finish sets progress, clears step and error */
     job.frames_done = job.frames_total = res.frames;
     job.duration_s = res.duration_s;
@@ -350,10 +381,7 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
         bool theirs = frc == HC_ECONFLICT && hc_store_get(store, job_id, &now, &gerr) == 0 &&
                       now.status == HC_JOB_COMPLETED;
         hc_job_fini(&now);
-        if (!theirs) {
-            unlink(out_path);
-            unlink(poster_path);
-        }
+        if (!theirs) remove_outputs(storage, bucket, job.output_key, pkey);
         if (theirs) {
             HC_INFO(COMP, "the job was completed by another worker meanwhile: nothing changed");
             rc = 0;
@@ -368,6 +396,7 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
 
 done:
     if (work_dir[0]) hc_remove_tree(work_dir);
+    hc_storage_close(storage);
     hc_render_result_fini(&res);
     hc_request_free(req);
     hc_job_fini(&job);

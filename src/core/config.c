@@ -81,6 +81,8 @@ static const opt opts[] = {
      "aws-batch: job definition for the CPU queue"},
     {"HC_GPU_WAIT_S", NULL, NULL, T_INT, F(gpu_wait_s), "120", 1, 86400, false,
      "an auto job not started on the GPU queue by then moves to the CPU queue"},
+    {"HC_PRESIGN_TTL_S", NULL, NULL, T_INT, F(presign_ttl_s), "3600", 1, 604800, false,
+     "lifetime in seconds of the presigned S3 output_url links status reads hand out"},
 };
 #undef F
 enum { N_OPTS = sizeof opts / sizeof opts[0] };
@@ -322,9 +324,4 @@ bool hc_config_key_matches(const char *list, const char *value) {
         p = end + 1;
     }
     return found;
-}
-
-const char *hc_config_storage_dir(const hc_config *cfg) {
-    const char *st = cfg->storage;
-    return st && strncmp(st, "file:", 5) == 0 && st[5] ? st + 5 : NULL;
 }

@@ -197,6 +197,7 @@ typedef struct hc_config {
     char *batch_jobdef_gpu;       /* HC_BATCH_JOBDEF_GPU (alias BATCH_JOB_DEFINITION) */
     char *batch_jobdef_cpu;       /* HC_BATCH_JOBDEF_CPU */
     int gpu_wait_s;               /* HC_GPU_WAIT_S, 120: GPU-queued auto jobs not started move to CPU */
+    int presign_ttl_s;            /* HC_PRESIGN_TTL_S, 3600: presigned S3 links handed out */
 } hc_config;
 
 /* Fill cfg from the environment, then from flags in argv (--name VALUE or
@@ -215,9 +216,6 @@ void hc_config_fini(hc_config *cfg);
 int hc_config_export(const hc_config *cfg);
 /* The settings table: flag, env, current value (secrets masked), meaning. */
 void hc_config_help(FILE *f, const hc_config *cfg);
-/* The directory of a "file:DIR" storage (cfg->storage), or NULL for other
- * storage. Borrowed from cfg. */
-const char *hc_config_storage_dir(const hc_config *cfg);
 /* Is `value` one of the comma-separated keys in list? Constant time in the
  * candidate's length for each key, so timing does not reveal a prefix. */
 bool hc_config_key_matches(const char *list, const char *value);

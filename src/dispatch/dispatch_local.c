@@ -27,6 +27,7 @@
  *    (hc_store_requeue counts the attempt; a shutdown does not). */
 #include "dispatch/hc_dispatch.h"
 #include "media/hc_media.h"
+#include "storage/hc_storage.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -300,17 +301,20 @@ static void fill(local *L) {
 
 /* ---- supervision ---------------------------------------------------------- */
 
-/* What a worker killed mid-render leaves: its downloads and the MP4
- * being written (a ".part" beside the output, which /files would serve). */
+/* What a worker killed mid-job leaves: its downloads and render (the work
+ * directory), and what an interrupted upload left in the storage (a file
+ * storage's ".part" beside the output, which /files would serve). */
 static void remove_leftovers(local *L, const hc_job *job) {
     char path[PATH_MAX + 300];
     snprintf(path, sizeof path, "%s/work/job-%s", L->cfg->data_dir, job->job_id);
     hc_remove_tree(path);
-    const char *dir = hc_config_storage_dir(L->cfg);
-    if (dir && job->output_key && hc_storage_key_check(job->output_key, NULL) == 0) {
-        snprintf(path, sizeof path, "%s/%s.part", dir, job->output_key);
-        unlink(path);
-    }
+    if (!job->output_key || hc_storage_key_check(job->output_key, NULL) != 0) return;
+    hc_storage *st = NULL;
+    hc_err err = {0};
+    if (hc_storage_open(L->cfg->storage, NULL, &st, &err) == 0)
+        hc_storage_cleanup(st, job->output_key, &err);
+    if (err.code) log_job(HC_LOG_WARN, job->job_id, "leftovers of the upload: %s", err.msg);
+    hc_storage_close(st);
 }
 
 /* A worker exited with wait status st: settle its job. */

@@ -22,7 +22,7 @@
 /* ---- helpers -------------------------------------------------------------- */
 
 char *http_status_json(hc_api *api, const hc_job *job) {
-    if (!api->sign_secret[0]) return hc_job_status_json(job, NULL, NULL);
+    if (!api->env.storage) return hc_job_status_json(job, NULL, NULL);
     char *out = job->output_url ? http_sign_url(api, job->output_url) : NULL;
     char *poster = job->poster_url ? http_sign_url(api, job->poster_url) : NULL;
     char *json = hc_job_status_json(job, out, poster);

@@ -1,15 +1,14 @@
 /* GET|HEAD /files/{key}: the file storage's outputs (videos, posters),
- * served straight from disk with single byte ranges, and the signed URLs
- * that open them when API keys are on.
+ * read through the storage (src/storage/) with single byte ranges, and the
+ * signed URLs that open them when API keys are on.
  *
  * Invariant: nothing outside the outputs directory is ever served: keys
  * with "..", "." or empty segments, a leading "/", backslashes or control
- * characters are refused before touching the disk, and the resolved path
- * (realpath, so symlinks are followed first) must still lie inside the
- * outputs directory's own resolved path. Bodies are never copied into
- * memory here: the response carries the file descriptor and range (the
- * server sends from it; the Lambda adapter reads it). The file reading is
- * file_open() alone, so storage other than a directory can replace it. */
+ * characters are refused here with a 400, and the storage itself reads
+ * only inside its root (symlinks resolved first, the object opened with
+ * O_NOFOLLOW). Bodies of a file storage are never copied into memory
+ * here: the response carries the storage's descriptor and range (the
+ * server sends from it; the Lambda adapter reads it). */
 #include "http/http_int.h"
 
 #include "jobs/hc_jobs.h"
@@ -35,41 +34,16 @@ bool http_sign_check(const http_req *r, const char *key) {
 }
 
 char *http_sign_url(const hc_api *api, const char *url) {
-    if (!api->sign_secret[0] || !url) return NULL;
-    for (int i = 0; i < 2; i++) {
-        const char *p = api->file_prefix[i];
-        if (p && *p && !strncmp(url, p, strlen(p))) return hc_urlsign(api->sign_secret, p, url);
-    }
-    return NULL;
+    if (!api->env.storage || !url) return NULL;
+    char *out = NULL;
+    hc_err err = {0};
+    int ttl = api->env.cfg->presign_ttl_s > 0 ? api->env.cfg->presign_ttl_s : 3600;
+    if (hc_storage_sign_url(api->env.storage, url, ttl, &out, &err) != 0)
+        HC_WARN("http", "cannot sign an output link: %s", err.msg);
+    return out;
 }
 
 /* ---- serving ------------------------------------------------------------------ */
-
-static const char *content_type(const char *key) {
-    static const struct {
-        const char *ext, *type;
-    } types[] = {
-        {".mp4", "video/mp4"},
-        {".m4v", "video/mp4"},
-        {".mov", "video/quicktime"},
-        {".webm", "video/webm"},
-        {".jpg", "image/jpeg"},
-        {".jpeg", "image/jpeg"},
-        {".png", "image/png"},
-        {".webp", "image/webp"},
-        {".gif", "image/gif"},
-        {".json", "application/json"},
-        {".txt", "text/plain; charset=utf-8"},
-        {".m4a", "audio/mp4"},
-        {".mp3", "audio/mpeg"},
-        {".wav", "audio/wav"},
-    };
-    const char *dot = strrchr(key, '.');
-    if (dot && !strchr(dot, '/'))
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-            if (!strcasecmp(dot, types[i].ext)) return types[i].type;
-    return "application/octet-stream";
-}
 
 static void http_date(char *buf, size_t len, time_t t) {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -152,24 +126,6 @@ static bool etag_listed(const char *list, const char *etag) {
     return false;
 }
 
-/* The file reading: open key under the outputs directory (resolved,
- * never outside it) as a regular file. 0 with *fd and *st, or
- * HC_ENOTFOUND. */
-static int file_open(const hc_api *api, const char *key, int *fd, struct stat *st) {
-    char path[PATH_MAX], real[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", api->outputs_real, key) >= (int)sizeof path ||
-        !realpath(path, real) || strncmp(real, api->outputs_real, api->outputs_real_len) ||
-        real[api->outputs_real_len] != '/')
-        return HC_ENOTFOUND;
-    *fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (*fd < 0 || fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        if (*fd >= 0) close(*fd);
-        *fd = -1;
-        return HC_ENOTFOUND;
-    }
-    return 0;
-}
-
 void http_files_get(http_req *r) {
     hc_api *api = r->api;
     const char *key = r->rest;
@@ -183,17 +139,24 @@ void http_files_get(http_req *r) {
                          "file key: must be a relative path inside the outputs");
         return;
     }
-    int fd = -1;
-    struct stat st;
-    if (file_open(api, key, &fd, &st) != 0) {
-        http_reply_error(r, HTTP_NOT_FOUND, "NOTFOUND", "no such file");
+    hc_storage_reader rd;
+    hc_err err = {0};
+    int orc = hc_storage_open_read(api->env.storage, NULL, key, &rd, &err);
+    if (orc != 0) {
+        hc_storage_reader_fini(&rd);
+        if (orc == HC_ENOTFOUND) {
+            http_reply_error(r, HTTP_NOT_FOUND, "NOTFOUND", "no such file");
+        } else {
+            HC_ERROR("http", "files: %s", err.msg);
+            http_reply_error(r, HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+        }
         return;
     }
-    uint64_t size = (uint64_t)st.st_size;
-    char etag[64], lastmod[40], crange[80];
-    snprintf(etag, sizeof etag, "\"%" PRIx64 "-%" PRIx64 "\"", size,
-             (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
-    http_date(lastmod, sizeof lastmod, st.st_mtim.tv_sec);
+    uint64_t size = (uint64_t)rd.info.size_bytes;
+    char etag[sizeof rd.info.etag], ctype[sizeof rd.info.content_type], lastmod[40], crange[80];
+    snprintf(etag, sizeof etag, "%s", rd.info.etag);
+    snprintf(ctype, sizeof ctype, "%s", rd.info.content_type);
+    http_date(lastmod, sizeof lastmod, (time_t)(rd.info.mtime_ns / 1000000000));
 
     const char *inm = http_header(r, "If-None-Match");
     const char *range = http_header(r, "Range");
@@ -201,7 +164,7 @@ void http_files_get(http_req *r) {
     uint64_t start = 0, len = size;
     range_kind rk = RANGE_NONE;
     if (inm && etag_listed(inm, etag)) {
-        close(fd);
+        hc_storage_reader_fini(&rd);
         http_status(r, HTTP_NOT_MODIFIED);
         goto headers;
     }
@@ -209,7 +172,7 @@ void http_files_get(http_req *r) {
         range = NULL; /* the client's copy is stale: send it all */
     rk = parse_range(range, size, &start, &len);
     if (rk == RANGE_UNSATISFIABLE) {
-        close(fd);
+        hc_storage_reader_fini(&rd);
         snprintf(crange, sizeof crange, "bytes */%" PRIu64, size);
         http_reply_error(r, HTTP_RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE",
                          "range: outside the file's size");
@@ -222,14 +185,25 @@ void http_files_get(http_req *r) {
         snprintf(crange, sizeof crange, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start,
                  start + len - 1, size);
     }
-    if (len == 0) {
-        close(fd);
-    } else { /* sent from the descriptor, never copied here */
-        r->out->fd = fd;
+    if (len > 0 && rd.fd >= 0) { /* sent from the descriptor, never copied here */
+        r->out->fd = rd.fd;
         r->out->file_off = start;
         r->out->file_len = len;
+        rd.fd = -1; /* the response's now */
+    } else if (len > 0) { /* a storage without descriptors: the range read here */
+        hc_buf_reserve(&r->out->body, (size_t)len);
+        int64_t k = hc_storage_pread(&rd, r->out->body.p, (size_t)len, (int64_t)start, &err);
+        if (k != (int64_t)len) {
+            hc_storage_reader_fini(&rd);
+            HC_ERROR("http", "files: %s", k < 0 ? err.msg : "short read");
+            http_reply_error(r, HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+            return;
+        }
+        r->out->body.n = (size_t)len;
+        r->out->body.p[len] = 0;
     }
-    http_add_header(r, "Content-Type", content_type(key));
+    hc_storage_reader_fini(&rd);
+    http_add_header(r, "Content-Type", ctype);
     if (rk == RANGE_OK) http_add_header(r, "Content-Range", crange);
 headers:
     http_add_header(r, "Accept-Ranges", "bytes");

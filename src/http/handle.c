@@ -319,7 +319,7 @@ static const route *route_request(http_req *r) {
     hc_api *api = r->api;
     const char *rest = "";
     const route *rt = find_route(r->in->path, &rest);
-    if (rt && (rt->flags & R_FILES) && !api->outputs_real[0]) rt = NULL;
+    if (rt && (rt->flags & R_FILES) && !api->files) rt = NULL;
     if (!rt) {
         http_reply_error(r, HTTP_NOT_FOUND, "NOTFOUND", "no such resource");
         return NULL;
@@ -456,26 +456,13 @@ const char *hc_api_resp_header(const hc_api_resp *resp, const char *name) {
 
 /* ---- lifecycle and shared state ------------------------------------------------------ */
 
-static char *files_prefix(const char *base) {
-    if (!base || !*base) return NULL;
-    size_t n = strlen(base);
-    while (n && base[n - 1] == '/')
-        n--;
-    char *p = hc_xmalloc(n + 8);
-    memcpy(p, base, n);
-    memcpy(p + n, "/files/", 8);
-    return p;
-}
-
 void hc_api_close(hc_api *api) {
     if (!api) return;
-    free(api->file_prefix[0]);
-    free(api->file_prefix[1]);
     pthread_mutex_destroy(&api->mu);
     free(api);
 }
 
-int hc_api_open(const hc_http_env *env, const char *self_url, hc_api **out, hc_err *err) {
+int hc_api_open(const hc_http_env *env, hc_api **out, hc_err *err) {
     *out = NULL;
     if (!env || !env->cfg || !env->store)
         return hc_err_set(err, HC_EINVAL, "hc_api_open: cfg and store are required");
@@ -486,14 +473,7 @@ int hc_api_open(const hc_http_env *env, const char *self_url, hc_api **out, hc_e
     atomic_init(&api->quiesced, false);
     pthread_mutex_init(&api->mu, NULL);
     int rc = 0;
-    if (env->outputs_dir) {
-        if (!realpath(env->outputs_dir, api->outputs_real)) {
-            rc = hc_err_set(err, HC_EIO, "outputs directory %s: %s", env->outputs_dir,
-                            strerror(errno));
-            goto fail;
-        }
-        api->outputs_real_len = strlen(api->outputs_real);
-    }
+    api->files = hc_storage_dir(env->storage) != NULL;
     api->keys = cfg->api_keys && cfg->api_keys[strspn(cfg->api_keys, " ,\t")];
     if (api->keys) {
         if (!cfg->data_dir) {
@@ -502,8 +482,6 @@ int hc_api_open(const hc_http_env *env, const char *self_url, hc_api **out, hc_e
         }
         if ((rc = hc_urlsign_key_load(cfg->data_dir, api->sign_secret, err))) goto fail;
     }
-    api->file_prefix[0] = files_prefix(cfg->public_url);
-    api->file_prefix[1] = files_prefix(self_url);
     *out = api;
     return 0;
 fail:

@@ -23,18 +23,21 @@
 #include "core/hc_core.h"
 #include "dispatch/hc_dispatch.h"
 #include "jobs/hc_jobs.h"
+#include "storage/hc_storage.h"
 #include "store/hc_store.h"
 
 typedef struct hc_http_server hc_http_server;
 
 /* Borrowed for the server's lifetime. executor may be NULL (jobs stay
- * queued); outputs_dir is the file storage root (NULL: no /files route). */
+ * queued); storage holds the outputs: /files serves a file: storage, and
+ * status links are signed (or presigned) through it (NULL: no /files
+ * route, URLs handed out as stored). */
 typedef struct hc_http_env {
     const hc_config *cfg;
     hc_store *store;
     hc_executor *executor;
     hc_notifier *notifier; /* woken when a cancel makes a queued job final (may be NULL) */
-    const char *outputs_dir;
+    hc_storage *storage;
     /* Checks a parsed POST /render request beyond what the parser knows
      * (app/ sets the render module's hc_render_validate: effect names):
      * HC_EINVAL naming the field is a 400 and nothing is stored. NULL: no
@@ -75,14 +78,15 @@ typedef struct hc_api_resp {
     uint64_t file_off, file_len;
 } hc_api_resp;
 
-/* The handler state for env (borrowed for its lifetime). self_url: the
- * server's own base URL ("http://HOST:PORT", may be NULL) whose /files
- * URLs are signed besides cfg->public_url's. With cfg->api_keys set,
+/* The handler state for env (borrowed for its lifetime). Status links are
+ * signed by env->storage (hc_storage_sign_url: a file storage signs /files
+ * URLs of the public URL and of any origin the server answers on). With
+ * cfg->api_keys set,
  * every route but GET /healthz, OPTIONS and /files needs a key; /files
  * takes a key or a signed URL (?exp=UNIX&sig=HMAC-SHA256 of "KEY\nEXP"
  * in hex) under DATA_DIR/url-signing.key (created, mode 0600, when
  * absent). */
-int hc_api_open(const hc_http_env *env, const char *self_url, hc_api **out, hc_err *err);
+int hc_api_open(const hc_http_env *env, hc_api **out, hc_err *err);
 void hc_api_close(hc_api *api); /* NULL is a no-op */
 /* Answer req into resp (initialised here; hc_api_resp_fini frees).
  * Thread-safe. */

@@ -54,11 +54,9 @@ extern const double http_render_bounds_s[HTTP_RENDER_BUCKETS];
 struct hc_api {
     hc_http_env env; /* cfg and store borrowed; executor read through `executor` */
     _Atomic(hc_executor *) executor;
-    char outputs_real[4096]; /* realpath of env.outputs_dir, "" = no /files route */
-    size_t outputs_real_len;
+    bool files;           /* /files route: env.storage is a file storage */
     bool keys;            /* API keys configured: routes need one, files need one or a sig */
     char sign_secret[65]; /* URL-signing key (hex), "" when keys are off */
-    char *file_prefix[2]; /* "<public_url>/files/" and "<self url>/files/" (owned, NULL) */
     atomic_bool quiesced;
 
     /* metrics */

@@ -369,7 +369,7 @@ int hc_http_start(const hc_http_env *env, hc_http_server **out, hc_err *err) {
     if ((rc = open_listener(cfg->listen && *cfg->listen ? cfg->listen : "127.0.0.1:8080", &fd, &v6,
                             srv->url, sizeof srv->url, err)))
         goto fail;
-    if ((rc = hc_api_open(env, srv->url, &srv->api, err))) {
+    if ((rc = hc_api_open(env, &srv->api, err))) {
         close(fd);
         goto fail;
     }

@@ -86,6 +86,7 @@ typedef struct hc_storage_put_opts {
 
 typedef struct hc_storage_backend {
     const char *name; /* "file", "mem", "s3" */
+    bool buckets;     /* takes a bucket per object (output.s3_bucket) */
     size_t priv_size; /* bytes of private state, zeroed, at hc_storage_priv(st) */
     /* arg: what follows "name:" in the spec (DIR; "" for mem;
      * "//BUCKET/PREFIX" for s3). */
@@ -139,6 +140,8 @@ int hc_storage_open(const char *spec, const hc_storage_env *env, hc_storage **ou
 void hc_storage_close(hc_storage *st); /* NULL is a no-op */
 /* The directory of a file: storage (borrowed), NULL for other backends. */
 const char *hc_storage_dir(const hc_storage *st);
+/* Does the storage have buckets (S3), so output.s3_bucket can be honoured? */
+bool hc_storage_has_buckets(const hc_storage *st);
 
 /* The wrappers: key and argument checks, then the backend. bucket may be
  * NULL everywhere (the storage's own root). */

@@ -73,6 +73,12 @@ const char *hc_storage_dir(const hc_storage *st) {
     return st->spec + strlen("file:");
 }
 
+bool hc_storage_has_buckets(const hc_storage *st) {
+    for (const hc_storage *in; st && (in = storage_fault_inner(st));)
+        st = in;
+    return st && st->backend->buckets;
+}
+
 /* ---- wrappers ------------------------------------------------------------- */
 
 static int check_key(const hc_storage *st, const char *key, hc_err *err) {
@@ -84,7 +90,7 @@ static int check_key(const hc_storage *st, const char *key, hc_err *err) {
 
 /* Buckets are S3's: elsewhere a bucket is a caller's mistake. */
 static int check_bucket(const hc_storage *st, const char *bucket, hc_err *err) {
-    if (bucket && strcmp(st->backend->name, "s3") != 0 && strcmp(st->backend->name, "fault") != 0)
+    if (bucket && !hc_storage_has_buckets(st))
         return hc_err_set(err, HC_EUNSUPPORTED,
                           "output.s3_bucket \"%.100s\": %s storage has no buckets", bucket,
                           st->backend->name);

@@ -104,7 +104,9 @@ static int64_t fault_pread(hc_storage_reader *r, void *buf, size_t n, int64_t of
 }
 
 static void fault_close_read(hc_storage_reader *r) {
-    hc_storage_reader_fini(r->priv);
+    hc_storage_reader *in = r->priv;
+    if (r->fd < 0) in->fd = -1; /* the caller took the descriptor */
+    hc_storage_reader_fini(in);
     free(r->priv);
     r->fd = -1; /* it was the inner reader's */
 }
@@ -124,6 +126,11 @@ static const hc_storage_backend fault_backend = {
     .pread = fault_pread,
     .close_read = fault_close_read,
 };
+
+const hc_storage *storage_fault_inner(const hc_storage *st) {
+    return st->backend == &fault_backend ? ((fault_priv *)hc_storage_priv((hc_storage *)st))->inner
+                                         : NULL;
+}
 
 int hc_storage_fault_wrap(hc_storage *inner, int nth, int code, bool sticky, hc_storage **out) {
     if (!out) return HC_EINVAL;

@@ -8,4 +8,7 @@
  * Freed by hc_storage_close (after the backend's close). */
 hc_storage *storage_alloc(const hc_storage_backend *b, const char *spec);
 
+/* The storage a fault wrapper wraps; NULL when st is not one. */
+const hc_storage *storage_fault_inner(const hc_storage *st);
+
 #endif

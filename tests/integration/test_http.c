@@ -28,6 +28,7 @@
 typedef struct fx {
     hc_config cfg;
     hc_store *store;
+    hc_storage *storage;
     hc_http_server *srv;
     char url[128];
     char data[PATH_MAX - 64];
@@ -57,7 +58,17 @@ static bool fx_start_store(fx *f, const char *keys, const char *allow, hc_store 
             return false;
         }
     }
-    hc_http_env env = {.cfg = &f->cfg, .store = f->store, .outputs_dir = f->outputs};
+    /* The outputs as serve opens them: links signed under the server's key
+     * when API keys are on. */
+    char secret[65] = "", spec[PATH_MAX + 16];
+    if (keys && hc_urlsign_key_load(f->data, secret, &err)) return false;
+    hc_storage_env senv = {.sign_secret = secret};
+    snprintf(spec, sizeof spec, "file:%s", f->outputs);
+    if (hc_storage_open(spec, &senv, &f->storage, &err)) {
+        fprintf(stderr, "    storage: %s\n", err.msg);
+        return false;
+    }
+    hc_http_env env = {.cfg = &f->cfg, .store = f->store, .storage = f->storage};
     if (hc_http_start(&env, &f->srv, &err)) {
         fprintf(stderr, "    http: %s\n", err.msg);
         return false;
@@ -73,6 +84,7 @@ static bool fx_start(fx *f, const char *keys, const char *allow) {
 static void fx_stop(fx *f) {
     hc_http_stop(f->srv);
     hc_store_close(f->store);
+    hc_storage_close(f->storage);
     hc_config_fini(&f->cfg);
 }
 

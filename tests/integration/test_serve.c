@@ -547,13 +547,16 @@ HC_TEST_T(serve_job_timeout_fails_the_job, 300) {
     CHECKF(!strcmp(sget(json_object_get(j, "error"), "code"), "TIMEOUT"), "error %s",
            sget(json_object_get(j, "error"), "code"));
     json_decref(j);
-    /* The killed worker's downloads and partial MP4 are removed. */
+    /* The killed worker's work directory (downloads, the partial MP4) is
+     * removed, and nothing half-uploaded is left in the storage. */
     char path[2048];
-    snprintf(path, sizeof path, "%s/outputs/renders/slowpoke.mp4.part", s.data);
+    snprintf(path, sizeof path, "%s/work/job-slowpoke", s.data);
     for (double t0 = hc_test_now_s(); access(path, F_OK) == 0 && hc_test_now_s() - t0 < 2;)
         hc_test_sleep_ms(50);
     CHECK(access(path, F_OK) != 0);
-    snprintf(path, sizeof path, "%s/work/job-slowpoke", s.data);
+    snprintf(path, sizeof path, "%s/outputs/renders/slowpoke.mp4.part", s.data);
+    CHECK(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/outputs/renders/slowpoke.mp4", s.data);
     CHECK(access(path, F_OK) != 0);
     stop(&s, SIGTERM);
 }
@@ -704,11 +707,11 @@ HC_TEST(serve_refuses_outputs_over_the_data_dir) {
     CHECK(hc_test_run(cmd, &out) == 2);
     CHECKF(strstr(out, "must not contain the data directory"), "%s", out);
     free(out);
-    /* Storage this build cannot write is refused at start, not per job. */
-    snprintf(cmd, sizeof cmd, "%s serve --data-dir %s/d --storage s3://bucket/p 2>&1",
+    /* Storage that cannot be opened is refused at start, not per job. */
+    snprintf(cmd, sizeof cmd, "%s serve --data-dir %s/d --storage gs://bucket/p 2>&1",
              hc_test_bin(), hc_test_tmpdir());
     CHECK(hc_test_run(cmd, &out) == 2);
-    CHECKF(strstr(out, "HC_STORAGE s3://bucket/p"), "%s", out);
+    CHECKF(strstr(out, "HC_STORAGE \"gs://bucket/p\": unknown storage"), "%s", out);
     free(out);
 }
 
@@ -822,5 +825,50 @@ HC_TEST_T(serve_cancel_of_a_queued_job_calls_back_and_counts, 120) {
     CHECK(hc_test_http("GET", url, NULL, NULL, &text, NULL) == 200);
     CHECKF(strstr(text, "hydra_jobs_finished_total{status=\"canceled\"} 1"), "%s", text);
     free(text);
+    stop(&s, SIGTERM);
+}
+
+/* A request of the original engine names a bucket; the file storage has
+ * none: the video goes to s3_key under the outputs (warned about in the
+ * status), served by /files, and the stored URL is the plain /files URL. */
+HC_TEST_T(serve_file_storage_keeps_s3_key_and_warns_of_the_bucket, 300) {
+    int port = serve_images(hc_test_tmpdir(), 2, 320, 240);
+    CHECK(port > 0);
+    srv s = {0};
+    CHECK(start(&s, "--workers 1"));
+    char body[2048];
+    int o = snprintf(body, sizeof body,
+                     "{\"job_id\":\"bk-1\",\"output\":{\"s3_bucket\":\"my-bucket\",\"s3_key\":"
+                     "\"custom/dir/out.mp4\"},\"images\":[");
+    for (int i = 0; i < 2; i++)
+        o += snprintf(body + o, sizeof body - (size_t)o,
+                      "%s{\"url\":\"http://127.0.0.1:%d/img%d.jpg\"}", i ? "," : "", port, i);
+    snprintf(body + o, sizeof body - (size_t)o, "],\"settings\":%s}", SMALL);
+    long code;
+    json_decref(call(&s, "POST", "/render", body, &code));
+    CHECK(code == 202);
+    json_t *j = wait_status(&s, "bk-1", NULL, 120);
+    CHECK(j);
+    CHECKF(!strcmp(sget(j, "status"), "completed"), "status %s: %s", sget(j, "status"),
+           sget(json_object_get(j, "error"), "message"));
+    char want[512];
+    snprintf(want, sizeof want, "%s/files/custom/dir/out.mp4", s.url);
+    CHECKF(!strcmp(sget(j, "output_url"), want), "output_url %s", sget(j, "output_url"));
+    snprintf(want, sizeof want, "%s/files/custom/dir/out.jpg", s.url);
+    CHECKF(!strcmp(sget(j, "poster_url"), want), "poster_url %s", sget(j, "poster_url"));
+    char *w = json_dumps(json_object_get(j, "warnings"), 0);
+    CHECKF(w && strstr(w, "output.s3_bucket") && strstr(w, "my-bucket"), "warnings %s", w);
+    free(w);
+    json_decref(j);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/outputs/custom/dir/out.mp4", s.data);
+    CHECK(access(path, R_OK) == 0);
+    snprintf(path, sizeof path, "%s/outputs/custom/dir/out.jpg", s.data);
+    CHECK(access(path, R_OK) == 0);
+    char url[1024], *resp = NULL;
+    snprintf(url, sizeof url, "%s/files/custom/dir/out.mp4", s.url);
+    CHECK(hc_test_http("GET", url, NULL, "Range: bytes=4-7", &resp, NULL) == 206);
+    CHECKF(resp && !memcmp(resp, "ftyp", 4), "not an MP4: %.8s", resp ? resp : "");
+    free(resp);
     stop(&s, SIGTERM);
 }

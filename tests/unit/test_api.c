@@ -30,7 +30,7 @@ static bool fx_open(fx *f, int (*validate)(const hc_request *, hc_err *)) {
     hc_err err = {0};
     if (hc_store_open("mem:", &f->store, &err)) return false;
     hc_http_env env = {.cfg = &f->cfg, .store = f->store, .validate = validate};
-    return hc_api_open(&env, NULL, &f->api, &err) == 0;
+    return hc_api_open(&env, &f->api, &err) == 0;
 }
 
 static void fx_close(fx *f) {
