@@ -14,7 +14,8 @@
 
 /* ---- backends by name ----------------------------------------------------- */
 
-static const hc_storage_backend *const backends[] = {&hc_storage_file, &hc_storage_mem};
+static const hc_storage_backend *const backends[] = {&hc_storage_file, &hc_storage_mem,
+                                                     &hc_storage_s3};
 
 const hc_storage_backend *hc_storage_find(const char *name) {
     if (!name) return NULL;

@@ -1,20 +1,34 @@
 /* The output storage contract (src/storage/hc_storage.h): one suite run
  * against every backend. STORAGE_TEST(name) registers storage_file_<name>,
- * storage_mem_<name> and storage_fault_<name> (the fault wrapper around a
+ * storage_mem_<name>, storage_fault_<name> (the fault wrapper around a
  * file storage, set to fail far beyond the test, so every call passes
- * through it), each handed a freshly opened storage.
+ * through it) and storage_s3_<name> (S3 against s3rver, started by the
+ * test on loopback, keys S3RVER/S3RVER, a prefix, and multipart from
+ * 2 MiB in 1 MiB parts so the larger tests go multipart), each handed a
+ * freshly opened storage.
  *
  * Then what only one backend has: the file storage's confinement to its
- * directory (symlinks, leftovers) and its /files links, and the fault
- * wrapper's injected errors. */
+ * directory (symlinks, leftovers) and its /files links, the fault
+ * wrapper's injected errors, and S3's multipart uploads (a part retried,
+ * an upload aborted, through tests/data/s3fault.py in front of s3rver),
+ * presigned links fetched with plain curl, addressing styles, refused
+ * keys, and a whole job through `serve` into S3. */
 #include "hc_test.h"
 #include "storage/hc_storage.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+static int start_s3(const char *fault_args);
 
 typedef void (*storage_body)(hc_storage *st);
 
@@ -22,6 +36,12 @@ static int open_backend(const char *backend, hc_storage **st, hc_err *err) {
     char spec[PATH_MAX + 16];
     hc_storage_env env = {.public_url = "http://127.0.0.1:9/"};
     if (!strcmp(backend, "mem")) return hc_storage_open("mem:", &env, st, err);
+    if (!strcmp(backend, "s3")) {
+        if (start_s3(NULL) < 0) return hc_err_set(err, HC_EIO, "s3rver did not start");
+        env.s3_multipart_threshold_bytes = 2 << 20;
+        env.s3_part_size_bytes = 1 << 20;
+        return hc_storage_open("s3://hc-test/pre/fix/", &env, st, err);
+    }
     snprintf(spec, sizeof spec, "file:%s/outputs", hc_test_tmpdir());
     int rc = hc_storage_open(spec, &env, st, err);
     if (rc || strcmp(backend, "fault")) return rc;
@@ -48,6 +68,9 @@ static void run_storage_test(const char *backend, storage_body body) {
     }                                                                                              \
     HC_TEST(storage_fault_##name) {                                                                \
         run_storage_test("fault", body_##name);                                                    \
+    }                                                                                              \
+    HC_TEST(storage_s3_##name) {                                                                   \
+        run_storage_test("s3", body_##name);                                                       \
     }                                                                                              \
     static void body_##name(hc_storage *st)
 
@@ -116,7 +139,12 @@ typedef struct prog {
 
 static bool on_prog(void *ud, int64_t done, int64_t total) {
     prog *p = ud;
-    if (p->calls && done < p->last_done) p->monotonic = false;
+    if (p->calls && done < p->last_done) {
+        if (p->monotonic)
+            fprintf(stderr, "    progress went back from %lld to %lld\n", (long long)p->last_done,
+                    (long long)done);
+        p->monotonic = false;
+    }
     p->calls++;
     p->last_done = done;
     p->last_total = total;
@@ -266,12 +294,32 @@ STORAGE_TEST(urls) {
     free(link);
 }
 
-/* Buckets are S3's (output.s3_bucket): file and mem refuse them. */
-STORAGE_TEST(no_buckets) {
+/* Buckets are S3's (output.s3_bucket): there the object goes to exactly
+ * the key in that bucket, no prefix; file and mem refuse them. */
+STORAGE_TEST(buckets) {
     char a[PATH_MAX];
     CHECK(make_src("a", 10, 3, a, sizeof a) == 0);
     hc_err err = {0};
     hc_storage_put_opts o = {.bucket = "other-bucket"};
+    if (hc_storage_has_buckets(st)) {
+        int rc = hc_storage_put(st, "renders/x.mp4", a, &o, &err);
+        CHECKF(rc == 0, "put into another bucket: %d %s", rc, err.msg);
+        hc_storage_info info;
+        CHECK(hc_storage_stat(st, "other-bucket", "renders/x.mp4", &info, &err) == 0);
+        CHECK(info.size_bytes == 10);
+        CHECK(hc_storage_stat(st, NULL, "renders/x.mp4", &info, &err) == HC_ENOTFOUND);
+        char *url = NULL;
+        CHECK(hc_storage_url(st, "other-bucket", "renders/x.mp4", &url, &err) == 0);
+        CHECKF(strstr(url, "/other-bucket/renders/x.mp4") && !strstr(url, "pre/fix"), "url %s",
+               url);
+        free(url);
+        hc_err e2 = {0};
+        hc_storage_put_opts bad = {.bucket = "Not_A_Bucket"};
+        CHECK(hc_storage_put(st, "renders/x.mp4", a, &bad, &e2) == HC_EINVAL);
+        CHECK(hc_storage_remove(st, "other-bucket", "renders/x.mp4", &err) == 0);
+        CHECK(hc_storage_stat(st, "other-bucket", "renders/x.mp4", &info, &err) == HC_ENOTFOUND);
+        return;
+    }
     int rc = hc_storage_put(st, "renders/x.mp4", a, &o, &err);
     CHECKF(rc == HC_EUNSUPPORTED && strstr(err.msg, "output.s3_bucket"), "put: %d %s", rc,
            err.msg);
@@ -289,11 +337,14 @@ STORAGE_TEST(concurrent_readers_keep_their_bytes) {
     hc_storage_reader r;
     CHECK(hc_storage_open_read(st, NULL, "c/x.mp4", &r, &err) == 0);
     CHECK(hc_storage_put(st, "c/x.mp4", b, NULL, &err) == 0);
-    /* The open reader still reads the object it opened, whole. */
+    /* The open reader still reads the object it opened, whole, or (S3,
+     * which reads at read time) refuses to mix in the new one. */
     char buf[5000];
     char *want = hc_test_read_file(a, NULL);
     int64_t k = hc_storage_pread(&r, buf, sizeof buf, 0, &err);
-    bool ok = r.info.size_bytes == 5000 && k == 5000 && !memcmp(buf, want, 5000);
+    bool ok = r.info.size_bytes == 5000 &&
+              ((k == 5000 && !memcmp(buf, want, 5000)) ||
+               (hc_storage_has_buckets(st) && k == HC_ECONFLICT));
     hc_storage_reader_fini(&r);
     free(want);
     CHECKF(ok, "old reader: size %lld, read %lld", (long long)r.info.size_bytes, (long long)k);
@@ -454,4 +505,316 @@ HC_TEST(storage_fault_fails_the_nth_call) {
     CHECK(hc_storage_remove(st, NULL, "k/1.mp4", &e4) == HC_EIO); /* 3 */
     hc_storage_close(st);
     CHECK(hc_storage_fault_wrap(NULL, 1, HC_EIO, false, &st) == HC_EINVAL);
+}
+
+/* ---- S3 against s3rver ------------------------------------------------------------ */
+
+static int s3rver_port, s3_endpoint_port;
+static char s3_log[PATH_MAX];
+
+/* Start a child with argv, its stdout on a pipe; the first line that
+ * contains `marker` is returned in line. Returns the pid or -1. */
+static pid_t spawn_read(char *const argv[], const char *marker, char *line, size_t len,
+                        double timeout_s) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    double t_end = hc_test_now_s() + timeout_s;
+    bool found = false;
+    while (!found && hc_test_now_s() < t_end && fgets(line, (int)len, f))
+        found = strstr(line, marker) != NULL;
+    fclose(f);
+    if (!found) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+
+/* s3rver on an ephemeral loopback port with the buckets hc-test and
+ * other-bucket, the keys S3RVER/S3RVER and the endpoint in the
+ * environment (as a deployment would set them). With fault_args (may be
+ * ""), tests/data/s3fault.py stands in front of it and is the endpoint.
+ * Returns the endpoint's port, or -1. The runner kills both after the
+ * test (same process group). */
+static int start_s3(const char *fault_args) {
+    char script[PATH_MAX], dir[PATH_MAX], line[512];
+    snprintf(script, sizeof script, "%s/tests/emulators/node_modules/s3rver/bin/s3rver.js",
+             hc_test_root());
+    snprintf(dir, sizeof dir, "%s/s3rver", hc_test_tmpdir());
+    char *argv[] = {"node",   script,         "--address", "127.0.0.1",  "--port",
+                    "0",      "--directory",  dir,         "--silent",   "--configure-bucket",
+                    "hc-test", "--configure-bucket", "other-bucket", NULL};
+    if (spawn_read(argv, "listening on", line, sizeof line, 20) < 0) return -1;
+    const char *colon = strrchr(line, ':');
+    s3rver_port = colon ? atoi(colon + 1) : 0;
+    if (s3rver_port <= 0) return -1;
+    s3_endpoint_port = s3rver_port;
+    if (fault_args) {
+        char fscript[PATH_MAX], portfile[PATH_MAX + 16], cmd[4 * PATH_MAX + 256];
+        snprintf(fscript, sizeof fscript, "%s/tests/data/s3fault.py", hc_test_root());
+        snprintf(portfile, sizeof portfile, "%s/s3fault.port", hc_test_tmpdir());
+        snprintf(s3_log, sizeof s3_log, "%s/s3fault.log", hc_test_tmpdir());
+        /* Its output away from hc_test_run's pipe, or the run waits for it. */
+        snprintf(cmd, sizeof cmd, "python3 %s %s %d %s %s >/dev/null 2>>%s.err &", fscript,
+                 portfile, s3rver_port, s3_log, fault_args, s3_log);
+        if (hc_test_run(cmd, NULL) != 0) return -1;
+        s3_endpoint_port = -1;
+        for (int i = 0; i < 400 && s3_endpoint_port < 0; i++) {
+            char *p = hc_test_read_file(portfile, NULL);
+            if (p && strchr(p, '\n')) s3_endpoint_port = atoi(p);
+            free(p);
+            if (s3_endpoint_port < 0) hc_test_sleep_ms(25);
+        }
+        if (s3_endpoint_port <= 0) return -1;
+    }
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", s3_endpoint_port);
+    setenv("AWS_ENDPOINT_URL_S3", ep, 1);
+    setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("AWS_PROFILE");
+    unsetenv("AWS_ENDPOINT_URL");
+    /* No shared files or instance metadata of this machine. */
+    char none[PATH_MAX + 32];
+    snprintf(none, sizeof none, "%s/no-aws-files", hc_test_tmpdir());
+    setenv("AWS_SHARED_CREDENTIALS_FILE", none, 1);
+    setenv("AWS_CONFIG_FILE", none, 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    return s3_endpoint_port;
+}
+
+static hc_storage *open_s3(const char *spec, int64_t threshold, int64_t part) {
+    hc_storage_env env = {.s3_multipart_threshold_bytes = threshold, .s3_part_size_bytes = part};
+    hc_storage *st = NULL;
+    hc_err err = {0};
+    if (hc_storage_open(spec, &env, &st, &err)) fprintf(stderr, "    open %s: %s\n", spec, err.msg);
+    return st;
+}
+
+/* How many lines of the fault proxy's log contain needle. */
+static int log_count(const char *needle) {
+    char *log = hc_test_read_file(s3_log, NULL);
+    int n = 0;
+    for (const char *p = log; p && (p = strstr(p, needle)); p++)
+        n++;
+    free(log);
+    return n;
+}
+
+HC_TEST_T(storage_s3_multipart_retries_a_failed_part, 120) {
+    CHECK(start_s3("--fail-part 3:1") > 0);
+    hc_storage *st = open_s3("s3://hc-test/mp", 1 << 20, 1 << 20);
+    CHECK(st);
+    char src[PATH_MAX];
+    CHECK(make_src("big.mp4", (5 << 20) + 123, 9, src, sizeof src) == 0);
+    hc_err err = {0};
+    prog p = {.monotonic = true};
+    hc_storage_put_opts o = {.progress = on_prog, .ud = &p};
+    int rc = hc_storage_put(st, "renders/big.mp4", src, &o, &err);
+    CHECKF(rc == 0, "multipart put: %d %s", rc, err.msg);
+    /* Six parts, the third failed once and was sent again; completed. */
+    CHECKF(log_count("POST /hc-test/mp/renders/big.mp4?uploads") == 1, "no CreateMultipartUpload");
+    CHECKF(log_count(" part ") == 6, "parts sent: %d", log_count(" part "));
+    CHECKF(log_count("500 injected") == 1, "injected failures: %d", log_count("500 injected"));
+    CHECKF(log_count("POST /hc-test/mp/renders/big.mp4?uploadId=") == 1, "no Complete");
+    CHECK(log_count("ABORT") == 0);
+    CHECKF(p.monotonic && p.last_done == (5 << 20) + 123, "progress to %lld",
+           (long long)p.last_done);
+    CHECK(same_as(st, "renders/big.mp4", src));
+    hc_storage_info info;
+    CHECK(hc_storage_stat(st, NULL, "renders/big.mp4", &info, &err) == 0);
+    CHECKF(!strcmp(info.content_type, "video/mp4"), "content type %s", info.content_type);
+    hc_storage_close(st);
+}
+
+HC_TEST_T(storage_s3_multipart_aborts_when_a_part_keeps_failing, 120) {
+    CHECK(start_s3("--fail-part 2:-1") > 0);
+    hc_storage *st = open_s3("s3://hc-test/", 1 << 20, 1 << 20);
+    CHECK(st);
+    char src[PATH_MAX];
+    CHECK(make_src("big.mp4", 3 << 20, 9, src, sizeof src) == 0);
+    hc_err err = {0};
+    int rc = hc_storage_put(st, "renders/fail.mp4", src, NULL, &err);
+    CHECKF(rc == HC_ENET && strstr(err.msg, "UploadPart 2/3") && strstr(err.msg, "InternalError"),
+           "put: %d %s", rc, err.msg);
+    CHECKF(log_count("ABORT /hc-test/renders/fail.mp4") == 1, "abort sent %d times",
+           log_count("ABORT"));
+    CHECKF(log_count("500 injected") >= 2, "the part was retried: %d", log_count("500 injected"));
+    CHECK(log_count("?uploadId=") == 0); /* never completed */
+    hc_storage_info info;
+    hc_err e2 = {0};
+    CHECK(hc_storage_stat(st, NULL, "renders/fail.mp4", &info, &e2) == HC_ENOTFOUND);
+    /* Canceled by its progress callback: aborted as well. */
+    prog q = {.monotonic = true, .stop_after = 1};
+    hc_storage_put_opts o = {.progress = on_prog, .ud = &q};
+    hc_err e3 = {0};
+    rc = hc_storage_put(st, "renders/stop.mp4", src, &o, &e3);
+    CHECKF(rc == HC_ECANCELED, "canceled: %d %s", rc, e3.msg);
+    CHECK(log_count("ABORT /hc-test/renders/stop.mp4") == 1);
+    hc_storage_close(st);
+}
+
+HC_TEST_T(storage_s3_presigned_link_with_plain_curl, 120) {
+    CHECK(start_s3(NULL) > 0);
+    hc_storage *st = open_s3("s3://hc-test/out", 0, 0);
+    CHECK(st);
+    char src[PATH_MAX];
+    CHECK(make_src("v.mp4", 70000, 3, src, sizeof src) == 0);
+    hc_err err = {0};
+    CHECK(hc_storage_put(st, "renders/v.mp4", src, NULL, &err) == 0);
+    char *url = NULL, *link = NULL;
+    CHECK(hc_storage_url(st, NULL, "renders/v.mp4", &url, &err) == 0);
+    char want[256];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/hc-test/out/renders/v.mp4", s3rver_port);
+    CHECKF(!strcmp(url, want), "plain URL %s", url);
+    CHECK(hc_storage_sign_url(st, url, 120, &link, &err) == 0);
+    CHECKF(strstr(link, "X-Amz-Signature=") && strstr(link, "X-Amz-Expires=120") &&
+               !strstr(link, "X-Amz-Security-Token"),
+           "link %s", link);
+    char cmd[2 * PATH_MAX + 4096], out[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/fetched.mp4", hc_test_tmpdir());
+    snprintf(cmd, sizeof cmd, "curl -sf -o '%s' '%s'", out, link);
+    CHECKF(hc_test_run(cmd, NULL) == 0, "curl of the presigned link failed");
+    size_t n1 = 0, n2 = 0;
+    char *a = hc_test_read_file(src, &n1), *b = hc_test_read_file(out, &n2);
+    CHECK(a && b && n1 == n2 && !memcmp(a, b, n1));
+    free(a);
+    free(b);
+    free(link);
+    link = NULL;
+    /* An expired link is refused. (s3rver checks the expiry but does not
+     * recompute signatures: tests/unit/test_sigv4.c checks those.) */
+    CHECK(hc_storage_sign_url(st, url, 1, &link, &err) == 0);
+    hc_test_sleep_ms(2100);
+    char *code = NULL;
+    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' '%s'", link);
+    CHECK(hc_test_run(cmd, &code) == 0);
+    CHECKF(code && !strcmp(code, "403"), "expired link: %s", code ? code : "");
+    free(code);
+    free(link);
+    link = NULL;
+    hc_storage_close(st);
+
+    /* Temporary credentials: the session token rides along. */
+    setenv("AWS_SESSION_TOKEN", "session-token-123", 1);
+    st = open_s3("s3://hc-test/out", 0, 0);
+    CHECK(st);
+    CHECK(hc_storage_sign_url(st, url, 60, &link, &err) == 0);
+    CHECKF(strstr(link, "X-Amz-Security-Token=session-token-123"), "link %s", link);
+    free(link);
+    link = NULL;
+    /* A URL that is not this storage's is handed out as it is. */
+    CHECK(hc_storage_sign_url(st, "https://cdn.example/x.mp4", 60, &link, &err) == 0);
+    CHECK(!strcmp(link, "https://cdn.example/x.mp4"));
+    free(link);
+    free(url);
+    hc_storage_close(st);
+}
+
+HC_TEST_T(storage_s3_wrong_key_refused, 120) {
+    CHECK(start_s3(NULL) > 0);
+    setenv("AWS_ACCESS_KEY_ID", "NOT-A-KEY", 1);
+    hc_storage *st = open_s3("s3://hc-test/", 0, 0);
+    CHECK(st);
+    char src[PATH_MAX];
+    CHECK(make_src("v.mp4", 1000, 3, src, sizeof src) == 0);
+    hc_err err = {0};
+    int rc = hc_storage_put(st, "renders/v.mp4", src, NULL, &err);
+    CHECKF(rc == HC_EIO && strstr(err.msg, "InvalidAccessKeyId") && strstr(err.msg, "403"),
+           "put with a wrong key: %d %s", rc, err.msg);
+    CHECKF(!strstr(err.msg, "S3RVER") && !strstr(err.msg, "Signature="), "message leaks: %s",
+           err.msg);
+    /* Its presigned links are refused too. */
+    char *link = NULL;
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hc-test/renders/v.mp4", s3rver_port);
+    CHECK(hc_storage_sign_url(st, url, 60, &link, &err) == 0);
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' '%s'", link);
+    CHECK(hc_test_run(cmd, &out) == 0);
+    CHECKF(out && !strcmp(out, "403"), "curl: %s", out ? out : "");
+    free(out);
+    free(link);
+    hc_storage_close(st);
+    /* No such bucket: an error naming it. */
+    setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+    st = open_s3("s3://no-such-bucket/", 0, 0);
+    hc_err e2 = {0};
+    rc = hc_storage_put(st, "renders/v.mp4", src, NULL, &e2);
+    CHECKF(rc == HC_EIO && strstr(e2.msg, "NoSuchBucket") && strstr(e2.msg, "s3://no-such-bucket/"),
+           "%d %s", rc, e2.msg);
+    hc_storage_close(st);
+}
+
+HC_TEST(storage_s3_addressing_and_specs) {
+    /* On AWS (no endpoint override): virtual-host style, path style for a
+     * bucket with a dot. Nothing is sent. */
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    unsetenv("AWS_ENDPOINT_URL");
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+    setenv("AWS_REGION", "eu-west-1", 1);
+    hc_storage *st = open_s3("s3://media-out/videos", 0, 0);
+    CHECK(st);
+    char *u = NULL, *v = NULL, *link = NULL;
+    hc_err err = {0};
+    CHECK(hc_storage_url(st, NULL, "renders/a b.mp4", &u, &err) == 0);
+    CHECKF(!strcmp(u, "https://media-out.s3.eu-west-1.amazonaws.com/videos/renders/a%20b.mp4"),
+           "%s", u);
+    CHECK(hc_storage_url(st, "my.dotted.bucket", "k/x.mp4", &v, &err) == 0);
+    CHECKF(!strcmp(v, "https://s3.eu-west-1.amazonaws.com/my.dotted.bucket/k/x.mp4"), "%s", v);
+    /* Both are this storage's (any bucket): presigned. */
+    CHECK(hc_storage_sign_url(st, u, 3600, &link, &err) == 0);
+    CHECKF(!strncmp(link, u, strlen(u)) && strstr(link, "X-Amz-Credential=AKIDEXAMPLE%2F") &&
+               strstr(link, "%2Feu-west-1%2Fs3%2Faws4_request"),
+           "%s", link);
+    free(link);
+    CHECK(hc_storage_sign_url(st, v, 3600, &link, &err) == 0);
+    CHECK(strstr(link, "X-Amz-Signature="));
+    free(link);
+    CHECK(hc_storage_sign_url(st, "https://evil.example/media-out.s3.eu-west-1.amazonaws.com/x",
+                              60, &link, &err) == 0);
+    CHECK(!strstr(link, "X-Amz"));
+    free(link);
+    free(u);
+    free(v);
+    hc_storage_close(st);
+
+    static const char *const bad[] = {"s3://", "s3:bucket", "s3://Bad_Bucket/x", "s3://ab/",
+                                      "s3://bucket/a/../b", "s3://bucket//x//"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hc_err e = {0};
+        hc_storage *s2 = NULL;
+        int rc = hc_storage_open(bad[i], NULL, &s2, &e);
+        if (!strcmp(bad[i], "s3://bucket//x//")) { /* slashes around a prefix are trimmed */
+            CHECKF(rc == 0, "%s: %d %s", bad[i], rc, e.msg);
+            hc_storage_close(s2);
+            continue;
+        }
+        CHECKF(rc == HC_EINVAL && !s2 && strstr(e.msg, bad[i]), "%s: %d %s", bad[i], rc, e.msg);
+    }
+    /* No region: refused at open, not at the first upload. */
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    char none[PATH_MAX + 32];
+    snprintf(none, sizeof none, "%s/none", hc_test_tmpdir());
+    setenv("AWS_CONFIG_FILE", none, 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", none, 1);
+    hc_err e = {0};
+    CHECK(hc_storage_open("s3://bucket/x", NULL, &st, &e) == HC_EINVAL);
+    CHECKF(strstr(e.msg, "AWS_REGION"), "%s", e.msg);
 }
