@@ -15,6 +15,7 @@
  * keys, and a whole job through `serve` into S3. */
 #include "hc_test.h"
 #include "storage/hc_storage.h"
+#include "store/hc_store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -817,4 +818,124 @@ HC_TEST(storage_s3_addressing_and_specs) {
     hc_err e = {0};
     CHECK(hc_storage_open("s3://bucket/x", NULL, &st, &e) == HC_EINVAL);
     CHECKF(strstr(e.msg, "AWS_REGION"), "%s", e.msg);
+}
+
+/* The whole path on S3: serve with S3 storage, a job rendered by a local
+ * worker and uploaded to s3rver, output_url stored plain and handed out
+ * presigned (fetched with plain curl), output.s3_bucket honoured exactly. */
+static json_t *http_json(const char *method, const char *url, const char *body, long *status) {
+    char *resp = NULL;
+    *status = hc_test_http(method, url, body, NULL, &resp, NULL);
+    json_t *j = resp ? json_loads(resp, 0, NULL) : NULL;
+    free(resp);
+    return j;
+}
+
+static json_t *wait_final(const char *base, const char *id, double timeout_s) {
+    char url[512];
+    snprintf(url, sizeof url, "%s/render/%s", base, id);
+    for (double t_end = hc_test_now_s() + timeout_s; hc_test_now_s() < t_end;) {
+        long st;
+        json_t *j = http_json("GET", url, NULL, &st);
+        const char *s = json_string_value(json_object_get(j, "status"));
+        if (s && (!strcmp(s, "completed") || !strcmp(s, "failed") || !strcmp(s, "canceled")))
+            return j;
+        json_decref(j);
+        hc_test_sleep_ms(100);
+    }
+    return NULL;
+}
+
+static bool curl_is_mp4(const char *link) {
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd, "curl -sf -r 4-7 '%s'", link);
+    bool ok = hc_test_run(cmd, &out) == 0 && out && !strncmp(out, "ftyp", 4);
+    free(out);
+    return ok;
+}
+
+HC_TEST_T(storage_s3_serve_job_end_to_end, 300) {
+    char img[PATH_MAX + 16], data[PATH_MAX + 16];
+    snprintf(img, sizeof img, "%s/img", hc_test_tmpdir());
+    snprintf(data, sizeof data, "%s/data", hc_test_tmpdir());
+    mkdir(img, 0755);
+    CHECK(hc_test_make_jpegs(img, 2, 320, 240) == 0);
+    int port = hc_test_httpd(img);
+    CHECK(port > 0);
+    CHECK(start_s3(NULL) > 0);
+    char url[256];
+    int pid = hc_test_serve(data, "--workers 1 --url-allow 127.0.0.1 --storage s3://hc-test/out",
+                            url, sizeof url);
+    CHECK(pid > 0);
+    static const char *settings =
+        "{\"target_duration\":2,\"resolution\":\"720p\",\"quality\":\"draft\"}";
+    char body[2048], u[512];
+    snprintf(body, sizeof body,
+             "{\"job_id\":\"s3-1\",\"images\":[{\"url\":\"http://127.0.0.1:%d/img0.jpg\"},"
+             "{\"url\":\"http://127.0.0.1:%d/img1.jpg\"}],\"settings\":%s}",
+             port, port, settings);
+    snprintf(u, sizeof u, "%s/render", url);
+    long st;
+    json_decref(http_json("POST", u, body, &st));
+    CHECK(st == 202);
+    snprintf(body, sizeof body,
+             "{\"job_id\":\"s3-2\",\"output\":{\"s3_bucket\":\"other-bucket\",\"s3_key\":"
+             "\"exact/place.mp4\"},\"images\":[{\"url\":\"http://127.0.0.1:%d/img0.jpg\"}],"
+             "\"settings\":%s}",
+             port, settings);
+    json_decref(http_json("POST", u, body, &st));
+    CHECK(st == 202);
+
+    json_t *j = wait_final(url, "s3-1", 120);
+    CHECK(j);
+    const char *status = json_string_value(json_object_get(j, "status"));
+    CHECKF(status && !strcmp(status, "completed"), "s3-1 %s: %s", status,
+           json_string_value(json_object_get(json_object_get(j, "error"), "message")));
+    const char *out = json_string_value(json_object_get(j, "output_url"));
+    const char *poster = json_string_value(json_object_get(j, "poster_url"));
+    char plain[256];
+    snprintf(plain, sizeof plain, "http://127.0.0.1:%d/hc-test/out/renders/s3-1.mp4", s3rver_port);
+    CHECKF(out && !strncmp(out, plain, strlen(plain)) && strstr(out, "X-Amz-Signature="),
+           "output_url %s", out);
+    CHECKF(poster && strstr(poster, "/hc-test/out/renders/s3-1.jpg?") &&
+               strstr(poster, "X-Amz-Expires=3600"),
+           "poster_url %s", poster);
+    CHECK(curl_is_mp4(out));
+    json_decref(j);
+
+    j = wait_final(url, "s3-2", 120);
+    CHECK(j);
+    out = json_string_value(json_object_get(j, "output_url"));
+    snprintf(plain, sizeof plain, "http://127.0.0.1:%d/other-bucket/exact/place.mp4?",
+             s3rver_port);
+    CHECKF(out && !strncmp(out, plain, strlen(plain)), "output_url %s", out);
+    CHECK(curl_is_mp4(out));
+    json_decref(j);
+    /* No /files route without a file storage. */
+    snprintf(u, sizeof u, "%s/files/renders/s3-1.mp4", url);
+    CHECK(hc_test_http("GET", u, NULL, NULL, NULL, NULL) == 404);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+
+    /* What the store holds is the plain URL; `jobs show` presigns it. */
+    char spec[PATH_MAX + 64];
+    snprintf(spec, sizeof spec, "sqlite:%s/jobs.db", data);
+    hc_store *store = NULL;
+    hc_err err = {0};
+    CHECK(hc_store_open(spec, &store, &err) == 0);
+    hc_job job = {0};
+    CHECK(hc_store_get(store, "s3-1", &job, &err) == 0);
+    snprintf(plain, sizeof plain, "http://127.0.0.1:%d/hc-test/out/renders/s3-1.mp4", s3rver_port);
+    CHECKF(job.output_url && !strcmp(job.output_url, plain), "stored %s", job.output_url);
+    hc_job_fini(&job);
+    hc_store_close(store);
+    char cmd[2 * PATH_MAX + 256], *shown = NULL;
+    snprintf(cmd, sizeof cmd, "HC_DATA_DIR=%s HC_STORAGE=s3://hc-test/out %s jobs show s3-1",
+             data, hc_test_bin());
+    CHECK(hc_test_run(cmd, &shown) == 0);
+    json_t *js = shown ? json_loads(shown, 0, NULL) : NULL;
+    free(shown);
+    out = json_string_value(json_object_get(js, "output_url"));
+    CHECKF(out && strstr(out, "X-Amz-Signature=") && curl_is_mp4(out), "jobs show: %s", out);
+    json_decref(js);
 }
