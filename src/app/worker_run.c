@@ -252,6 +252,14 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
         return 1;
     }
     int64_t t0 = hc_now_us();
+    /* S3 inputs (s3://, S3 URLs) are fetched by presigned URLs from the
+     * storage endpoint, as infrastructure. */
+    hc_storage_s3_inputs *s3in = NULL;
+    hc_err s3err = {0};
+    if (hc_storage_s3_inputs_open(&s3in, &s3err) == 0)
+        hc_fetch_set_s3(hc_storage_s3_inputs_resolve, s3in);
+    else
+        HC_DEBUG(COMP, "no S3 inputs: %s", s3err.msg);
 
     /* Everything up to the render fails the job at once. */
     hc_request_opts ro = {.allow_local_files = false};
@@ -397,6 +405,8 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
 done:
     if (work_dir[0]) hc_remove_tree(work_dir);
     hc_storage_close(storage);
+    hc_fetch_set_s3(NULL, NULL);
+    hc_storage_s3_inputs_close(s3in);
     hc_render_result_fini(&res);
     hc_request_free(req);
     hc_job_fini(&job);

@@ -165,6 +165,26 @@ void hc_storage_reader_fini(hc_storage_reader *r);
  * "application/octet-stream" when unknown. */
 const char *hc_storage_content_type(const char *key);
 
+/* ---- S3 inputs (storage_s3.c) --------------------------------------------
+ * Request inputs that name an S3 object: s3://BUCKET/KEY, an S3
+ * virtual-host or path-style https URL (BUCKET.s3.REGION.amazonaws.com/KEY,
+ * s3.REGION.amazonaws.com/BUCKET/KEY), or a path-style URL under
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. The resolver turns them into
+ * presigned GETs (15 minutes) under the process's AWS credentials, for
+ * hc_fetch_set_s3: the download then goes to the storage endpoint as
+ * infrastructure (unguarded), and private objects work. Thread-safe. */
+typedef struct hc_storage_s3_inputs hc_storage_s3_inputs;
+/* From the environment (hc_aws_open). Caller closes. */
+int hc_storage_s3_inputs_open(hc_storage_s3_inputs **out, hc_err *err);
+void hc_storage_s3_inputs_close(hc_storage_s3_inputs *in); /* NULL is a no-op */
+/* An hc_fetch_s3_fn (ud: the hc_storage_s3_inputs): 1 with *signed_url
+ * (caller frees) for an S3 object; 0 for any other URL, an https S3 URL
+ * that already carries a query, or one when no credentials are at hand
+ * (a public object: fetched as it is); HC_EINVAL for s3:// with a bad
+ * bucket name or no key, HC_EIO/HC_ENET for s3:// without credentials or
+ * region, the reason in err. */
+int hc_storage_s3_inputs_resolve(void *in, const char *url, char **signed_url, hc_err *err);
+
 /* Fault injection for tests: wrap inner so that the nth call (1-based,
  * counting every operation but close and reader_fini) and, if sticky,
  * every later one fails with code. The wrapper owns inner and closes it. */

@@ -659,3 +659,141 @@ const hc_storage_backend hc_storage_s3 = {
     .pread = s3_pread,
     .close_read = s3_close_read,
 };
+
+/* ---- S3 inputs ------------------------------------------------------------------------ */
+
+#define INPUT_TTL_S 900
+
+struct hc_storage_s3_inputs {
+    hc_aws *aws;
+    char endpoint[512]; /* the override, "" when none */
+};
+
+int hc_storage_s3_inputs_open(hc_storage_s3_inputs **out, hc_err *err) {
+    *out = NULL;
+    hc_storage_s3_inputs *in = hc_xcalloc(1, sizeof *in);
+    int rc = hc_aws_open(&in->aws, err);
+    if (rc) {
+        free(in);
+        return rc;
+    }
+    const char *ep = getenv("AWS_ENDPOINT_URL_S3");
+    if (!ep || !*ep) ep = getenv("AWS_ENDPOINT_URL");
+    if (ep && *ep) {
+        snprintf(in->endpoint, sizeof in->endpoint, "%s", ep);
+        for (size_t n = strlen(in->endpoint); n > 0 && in->endpoint[n - 1] == '/';)
+            in->endpoint[--n] = 0;
+    }
+    *out = in;
+    return 0;
+}
+
+void hc_storage_s3_inputs_close(hc_storage_s3_inputs *in) {
+    if (!in) return;
+    hc_aws_close(in->aws);
+    free(in);
+}
+
+/* The region an AWS S3 host names: "B.s3.R.amazonaws.com", "s3.R.amazonaws.com",
+ * "B.s3-R.amazonaws.com" (R), "s3.amazonaws.com" and "B.s3.amazonaws.com"
+ * (us-east-1). False for any other host. */
+static bool aws_s3_host(const char *host, char *region, size_t len) {
+    static const char suffix[] = ".amazonaws.com";
+    size_t n = strlen(host), sn = sizeof suffix - 1;
+    if (n <= sn || strcasecmp(host + n - sn, suffix) != 0) return false;
+    char h[256];
+    snprintf(h, sizeof h, "%.*s", (int)(n - sn), host); /* "B.s3.R" or "s3" ... */
+    for (char *c = h; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    /* Find the "s3" label: the first label that is "s3" or starts "s3-". */
+    char *lab = h;
+    for (;;) {
+        size_t ln = strcspn(lab, ".");
+        if ((ln == 2 && !strncmp(lab, "s3", 2)) || (ln > 3 && !strncmp(lab, "s3-", 3))) break;
+        if (!lab[ln]) return false;
+        lab += ln + 1;
+    }
+    size_t ln = strcspn(lab, ".");
+    const char *r = NULL;
+    size_t rn = 0;
+    if (ln > 3) { /* s3-REGION */
+        r = lab + 3;
+        rn = ln - 3;
+    } else if (lab[ln] == '.') { /* s3.REGION[.more] */
+        r = lab + 3;
+        rn = strcspn(r, ".");
+        if (r[rn]) return false; /* dualstack, accesspoint, ...: not handled */
+    }
+    if (r && rn)
+        snprintf(region, len, "%.*s", (int)rn, r);
+    else
+        snprintf(region, len, "us-east-1");
+    return true;
+}
+
+int hc_storage_s3_inputs_resolve(void *ud, const char *url, char **signed_url, hc_err *err) {
+    hc_storage_s3_inputs *in = ud;
+    *signed_url = NULL;
+    if (!in || !url) return 0;
+    char region[64] = "";
+    hc_buf target = {0};
+    bool s3scheme = strncasecmp(url, "s3://", 5) == 0;
+    int rc = 0;
+    if (s3scheme) {
+        const char *b = url + 5;
+        size_t bn = strcspn(b, "/");
+        char bucket[MAX_BUCKET_LEN + 1];
+        if (bn == 0 || bn > MAX_BUCKET_LEN || !b[bn] || !b[bn + 1])
+            return hc_err_set(err, HC_EINVAL, "expected s3://BUCKET/KEY");
+        memcpy(bucket, b, bn);
+        bucket[bn] = 0;
+        if (!bucket_ok(bucket))
+            return hc_err_set(err, HC_EINVAL, "bucket \"%s\" is not a valid S3 bucket name",
+                              bucket);
+        const char *key = b + bn + 1;
+        const char *reg = hc_aws_region(in->aws);
+        if (!reg)
+            return hc_err_set(err, HC_EIO,
+                              "no AWS region for s3:// inputs (set AWS_REGION or "
+                              "AWS_DEFAULT_REGION)");
+        snprintf(region, sizeof region, "%s", reg);
+        if (in->endpoint[0] || strchr(bucket, '.')) {
+            char ep[512];
+            if ((rc = hc_aws_endpoint(in->aws, "s3", ep, sizeof ep, err))) return rc;
+            hc_buf_printf(&target, "%s/%s/", ep, bucket);
+        } else {
+            hc_buf_printf(&target, "https://%s.s3.%s.amazonaws.com/", bucket, region);
+        }
+        hc_url_encode(&target, key, strlen(key), true);
+    } else {
+        size_t en = strlen(in->endpoint);
+        bool under_endpoint = en && !strncmp(url, in->endpoint, en) && url[en] == '/';
+        hc_url u;
+        if (!under_endpoint) {
+            if (strncasecmp(url, "https://", 8) != 0 || hc_url_parse(url, &u, NULL) != 0) return 0;
+            bool s3 = aws_s3_host(u.host, region, sizeof region) && !u.query && !u.user &&
+                      u.path && strlen(u.path) > 1;
+            hc_url_fini(&u);
+            if (!s3) return 0;
+        } else {
+            if (strchr(url, '?')) return 0;
+            const char *reg = hc_aws_region(in->aws);
+            snprintf(region, sizeof region, "%s", reg ? reg : "us-east-1");
+        }
+        hc_buf_puts(&target, url);
+    }
+    hc_aws_creds cr;
+    hc_err cerr = {0};
+    rc = hc_aws_creds_get(in->aws, &cr, &cerr);
+    if (rc) {
+        hc_buf_fini(&target);
+        if (!s3scheme) return 0; /* a public object, perhaps: fetched as it is */
+        return hc_err_set(err, rc, "no AWS credentials for s3:// inputs: %s", cerr.msg);
+    }
+    hc_sigv4 sv = {.creds = &cr, .region = region, .service = "s3"};
+    *signed_url = hc_sigv4_presign(&sv, "GET", target.p, INPUT_TTL_S, err);
+    memset(&cr, 0, sizeof cr);
+    hc_buf_fini(&target);
+    if (!*signed_url) return err && err->code ? err->code : HC_EINTERNAL;
+    return 1;
+}

@@ -939,3 +939,125 @@ HC_TEST_T(storage_s3_serve_job_end_to_end, 300) {
     CHECKF(out && strstr(out, "X-Amz-Signature=") && curl_is_mp4(out), "jobs show: %s", out);
     json_decref(js);
 }
+
+/* ---- S3 inputs ------------------------------------------------------------------ */
+
+HC_TEST(storage_s3_inputs_resolve) {
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("AWS_SESSION_TOKEN");
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+    setenv("AWS_REGION", "eu-west-1", 1);
+    char none[PATH_MAX + 32];
+    snprintf(none, sizeof none, "%s/none", hc_test_tmpdir());
+    setenv("AWS_CONFIG_FILE", none, 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", none, 1);
+    hc_storage_s3_inputs *in = NULL;
+    hc_err err = {0};
+    CHECK(hc_storage_s3_inputs_open(&in, &err) == 0);
+    char *s = NULL;
+    /* s3:// in the context's region, virtual-host style. */
+    CHECK(hc_storage_s3_inputs_resolve(in, "s3://photos-in/a b/1.jpg", &s, &err) == 1);
+    CHECKF(!strncmp(s, "https://photos-in.s3.eu-west-1.amazonaws.com/a%20b/1.jpg?", 57) &&
+               strstr(s, "%2Feu-west-1%2Fs3%2Faws4_request") && strstr(s, "X-Amz-Expires=900"),
+           "%s", s);
+    free(s);
+    /* S3 https URLs sign in the region their host names. */
+    CHECK(hc_storage_s3_inputs_resolve(in, "https://b-1.s3.ap-south-1.amazonaws.com/k/x.jpg", &s,
+                                       &err) == 1);
+    CHECKF(strstr(s, "%2Fap-south-1%2Fs3%2F") && !strncmp(s, "https://b-1.s3.ap-south-1", 25),
+           "%s", s);
+    free(s);
+    CHECK(hc_storage_s3_inputs_resolve(in, "https://s3.amazonaws.com/b-1/k/x.jpg", &s, &err) == 1);
+    CHECKF(strstr(s, "%2Fus-east-1%2Fs3%2F"), "%s", s);
+    free(s);
+    CHECK(hc_storage_s3_inputs_resolve(in, "https://b-1.s3-us-west-2.amazonaws.com/x.jpg", &s,
+                                       &err) == 1);
+    CHECKF(strstr(s, "%2Fus-west-2%2Fs3%2F"), "%s", s);
+    free(s);
+    /* Not S3, or already signed: as it is. */
+    static const char *const plain[] = {
+        "https://images.example/a.jpg", "https://b.s3.eu-west-1.amazonaws.com/x.jpg?X-Amz-Signature=1",
+        "https://amazonaws.com.evil.example/b/x.jpg", "http://b.s3.amazonaws.com/x.jpg",
+        "https://ec2.eu-west-1.amazonaws.com/x"};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        CHECKF(hc_storage_s3_inputs_resolve(in, plain[i], &s, &err) == 0 && !s, "%s", plain[i]);
+    }
+    hc_err e2 = {0};
+    CHECK(hc_storage_s3_inputs_resolve(in, "s3://Bad_Bucket/x", &s, &e2) == HC_EINVAL);
+    hc_err e3 = {0};
+    CHECK(hc_storage_s3_inputs_resolve(in, "s3://bucket/", &s, &e3) == HC_EINVAL);
+    hc_storage_s3_inputs_close(in);
+
+    /* No credentials: s3:// fails with the reason, a public https object is
+     * fetched unsigned. */
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9", 1);
+    unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    CHECK(hc_storage_s3_inputs_open(&in, &err) == 0);
+    hc_err e4 = {0};
+    int rc = hc_storage_s3_inputs_resolve(in, "s3://photos-in/1.jpg", &s, &e4);
+    CHECKF(rc < 0 && !s && strstr(e4.msg, "credentials"), "%d %s", rc, e4.msg);
+    CHECK(hc_storage_s3_inputs_resolve(in, "https://b-1.s3.amazonaws.com/x.jpg", &s, &err) == 0);
+    CHECK(!s);
+    hc_storage_s3_inputs_close(in);
+}
+
+/* A job whose images are private objects in the S3-compatible server:
+ * fetched by presigned URLs from the storage endpoint, which is
+ * infrastructure (serve runs without --url-allow: a user URL to 127.0.0.1
+ * would be refused). */
+HC_TEST_T(storage_s3_inputs_through_serve, 300) {
+    char img[PATH_MAX + 16], data[PATH_MAX + 16];
+    snprintf(img, sizeof img, "%s/img", hc_test_tmpdir());
+    snprintf(data, sizeof data, "%s/data", hc_test_tmpdir());
+    mkdir(img, 0755);
+    CHECK(hc_test_make_jpegs(img, 2, 320, 240) == 0);
+    CHECK(start_s3(NULL) > 0);
+    hc_storage *st = open_s3("s3://hc-test/", 0, 0);
+    CHECK(st);
+    hc_err err = {0};
+    for (int i = 0; i < 2; i++) {
+        char src[PATH_MAX + 32], key[64];
+        snprintf(src, sizeof src, "%s/img%d.jpg", img, i);
+        snprintf(key, sizeof key, "in/photo %d.jpg", i);
+        CHECK(hc_storage_put(st, key, src, NULL, &err) == 0);
+    }
+    hc_storage_close(st);
+    char url[256];
+    int pid = hc_test_serve(data, "--workers 1 --storage s3://hc-test/out", url, sizeof url);
+    CHECK(pid > 0);
+    char body[2048], u[512];
+    snprintf(body, sizeof body,
+             "{\"job_id\":\"in-1\",\"images\":[{\"url\":\"s3://hc-test/in/photo 0.jpg\"},"
+             "{\"url\":\"s3://hc-test/in/photo 1.jpg\"}],\"settings\":{\"target_duration\":2,"
+             "\"resolution\":\"720p\",\"quality\":\"draft\"}}");
+    snprintf(u, sizeof u, "%s/render", url);
+    long code;
+    json_decref(http_json("POST", u, body, &code));
+    CHECK(code == 202);
+    json_t *j = wait_final(url, "in-1", 120);
+    CHECK(j);
+    const char *status = json_string_value(json_object_get(j, "status"));
+    CHECKF(status && !strcmp(status, "completed"), "in-1 %s: %s", status,
+           json_string_value(json_object_get(json_object_get(j, "error"), "message")));
+    CHECK(curl_is_mp4(json_string_value(json_object_get(j, "output_url"))));
+    json_decref(j);
+    /* A missing object fails the job naming the input as the request gave it. */
+    snprintf(body, sizeof body,
+             "{\"job_id\":\"in-2\",\"images\":[{\"url\":\"s3://hc-test/in/none.jpg\"}],"
+             "\"settings\":{\"target_duration\":2,\"resolution\":\"720p\",\"quality\":\"draft\"}}");
+    json_decref(http_json("POST", u, body, &code));
+    CHECK(code == 202);
+    j = wait_final(url, "in-2", 120);
+    CHECK(j);
+    const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    CHECKF(msg && strstr(msg, "images[0]") && !strstr(msg, "X-Amz"), "error %s", msg);
+    json_decref(j);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
