@@ -5,7 +5,9 @@
 #include "app/app.h"
 #include "core/hc_core.h"
 #include "jobs/hc_jobs.h"
+#include "media/hc_media.h"
 #include "render/hc_render.h"
+#include "storage/hc_storage.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -153,6 +155,7 @@ int hc_cmd_render(int argc, char **argv) {
     size_t len = 0;
     char base[PATH_MAX] = "", poster[PATH_MAX + 8] = "";
     int rc;
+    hc_storage_s3_inputs *s3in = NULL;
     char *body = read_spec(spec, &len, &err);
     if (!body) {
         rc = err.code;
@@ -179,7 +182,12 @@ int hc_cmd_render(int argc, char **argv) {
         .ud = &c,
         .cancel = &cancel_flag,
     };
+    /* s3:// and S3 URLs are fetched presigned with this machine's AWS
+     * credentials, when it has any. */
+    if (hc_storage_s3_inputs_open(&s3in, NULL) == 0)
+        hc_fetch_set_s3(hc_storage_s3_inputs_resolve, s3in);
     rc = hc_render_run(req, &opts, &res, &err);
+    hc_fetch_set_s3(NULL, NULL);
 
 done:
     if (c.tty) fputc('\n', stderr);
@@ -219,6 +227,7 @@ done:
             fprintf(stderr, "warning: %s\n", res.warnings.v[i]);
     }
     hc_render_result_fini(&res);
+    hc_storage_s3_inputs_close(s3in);
     hc_request_free(req);
     pthread_mutex_destroy(&c.mu);
     return hc_err_exit_code(rc);

@@ -1061,3 +1061,28 @@ HC_TEST_T(storage_s3_inputs_through_serve, 300) {
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
 }
+
+HC_TEST_T(storage_s3_inputs_for_the_cli, 300) {
+    char img[PATH_MAX + 16];
+    snprintf(img, sizeof img, "%s/img", hc_test_tmpdir());
+    mkdir(img, 0755);
+    CHECK(hc_test_make_jpegs(img, 1, 320, 240) == 0);
+    CHECK(start_s3(NULL) > 0);
+    hc_storage *st = open_s3("s3://hc-test/", 0, 0);
+    CHECK(st);
+    char src[PATH_MAX + 32];
+    snprintf(src, sizeof src, "%s/img0.jpg", img);
+    hc_err err = {0};
+    CHECK(hc_storage_put(st, "cli/a.jpg", src, NULL, &err) == 0);
+    hc_storage_close(st);
+    char spec[PATH_MAX + 32], cmd[3 * PATH_MAX], *out = NULL;
+    snprintf(spec, sizeof spec, "%s/spec.json", hc_test_tmpdir());
+    const char *j = "{\"images\":[{\"url\":\"s3://hc-test/cli/a.jpg\"}],\"settings\":"
+                    "{\"target_duration\":1,\"resolution\":\"720p\",\"quality\":\"draft\"}}";
+    CHECK(hc_test_write_file(spec, j, strlen(j)) == 0);
+    snprintf(cmd, sizeof cmd, "%s render %s -o %s/out.mp4 --quiet 2>&1", hc_test_bin(), spec,
+             hc_test_tmpdir());
+    int rc = hc_test_run(cmd, &out);
+    CHECKF(rc == 0, "render: %d %s", rc, out ? out : "");
+    free(out);
+}
