@@ -165,16 +165,9 @@ int hc_cmd_jobs(int argc, char **argv) {
         rc = hc_store_cancel(store, argv[1], &job, &err);
     else
         rc = hc_store_retry(store, argv[1], &job, &err);
-    char secret[65] = "";
-    if (!rc && needs_id && cfg.api_keys && hc_urlsign_key_load(cfg.data_dir, secret, &err) != 0) {
-        fprintf(stderr, "hydra-compose jobs: warning: URLs left unsigned: %s\n", err.msg);
-        hc_err_clear(&err);
-        secret[0] = 0;
-    }
     if (!rc && needs_id) {
         hc_storage *storage = NULL;
-        hc_storage_env senv = {.public_url = cfg.public_url, .sign_secret = secret};
-        if (hc_storage_open(cfg.storage, &senv, &storage, &err) != 0) {
+        if (hc_app_open_storage(&cfg, &storage, &err) != 0) {
             fprintf(stderr, "hydra-compose jobs: warning: URLs left unsigned: %s\n", err.msg);
             hc_err_clear(&err);
         }

@@ -236,7 +236,7 @@ int hc_worker_run_job(const hc_config *cfg, hc_store *store, const char *job_id)
     hc_storage *storage = NULL;
     const char *bucket = NULL;
     char out_path[PATH_MAX + 16], poster_path[PATH_MAX + 16], work_dir[PATH_MAX] = "",
-        pkey[PATH_MAX];
+                                                              pkey[PATH_MAX];
     int rc = hc_store_get(store, job_id, &job, &err);
     if (rc != 0) {
         HC_ERROR(COMP, "cannot read the job: %s", err.msg);

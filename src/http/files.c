@@ -189,7 +189,7 @@ void http_files_get(http_req *r) {
         r->out->fd = rd.fd;
         r->out->file_off = start;
         r->out->file_len = len;
-        rd.fd = -1; /* the response's now */
+        rd.fd = -1;       /* the response's now */
     } else if (len > 0) { /* a storage without descriptors: the range read here */
         hc_buf_reserve(&r->out->body, (size_t)len);
         int64_t k = hc_storage_pread(&rd, r->out->body.p, (size_t)len, (int64_t)start, &err);

@@ -145,8 +145,8 @@ bool hc_storage_has_buckets(const hc_storage *st);
 
 /* The wrappers: key and argument checks, then the backend. bucket may be
  * NULL everywhere (the storage's own root). */
-int hc_storage_put(hc_storage *st, const char *key, const char *path,
-                   const hc_storage_put_opts *o, hc_err *err);
+int hc_storage_put(hc_storage *st, const char *key, const char *path, const hc_storage_put_opts *o,
+                   hc_err *err);
 int hc_storage_url(hc_storage *st, const char *bucket, const char *key, char **out, hc_err *err);
 /* ttl_s: 1..604800 (HC_PRESIGN_TTL_S). *out: caller frees with free(). */
 int hc_storage_sign_url(hc_storage *st, const char *url, int ttl_s, char **out, hc_err *err);
@@ -156,8 +156,8 @@ int hc_storage_stat(hc_storage *st, const char *bucket, const char *key, hc_stor
                     hc_err *err);
 /* Open key for reading into r (caller finis it with hc_storage_reader_fini,
  * also after a failure). */
-int hc_storage_open_read(hc_storage *st, const char *bucket, const char *key,
-                         hc_storage_reader *r, hc_err *err);
+int hc_storage_open_read(hc_storage *st, const char *bucket, const char *key, hc_storage_reader *r,
+                         hc_err *err);
 int64_t hc_storage_pread(hc_storage_reader *r, void *buf, size_t n, int64_t off, hc_err *err);
 void hc_storage_reader_fini(hc_storage_reader *r);
 

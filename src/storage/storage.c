@@ -99,8 +99,8 @@ static int check_bucket(const hc_storage *st, const char *bucket, hc_err *err) {
     return 0;
 }
 
-int hc_storage_put(hc_storage *st, const char *key, const char *path,
-                   const hc_storage_put_opts *o, hc_err *err) {
+int hc_storage_put(hc_storage *st, const char *key, const char *path, const hc_storage_put_opts *o,
+                   hc_err *err) {
     static const hc_storage_put_opts none = {0};
     int rc = check_key(st, key, err);
     if (rc) return rc;
@@ -147,8 +147,8 @@ int hc_storage_stat(hc_storage *st, const char *bucket, const char *key, hc_stor
     return st->backend->stat(st, bucket, key, out, err);
 }
 
-int hc_storage_open_read(hc_storage *st, const char *bucket, const char *key,
-                         hc_storage_reader *r, hc_err *err) {
+int hc_storage_open_read(hc_storage *st, const char *bucket, const char *key, hc_storage_reader *r,
+                         hc_err *err) {
     if (!r) return hc_err_set(err, HC_EINVAL, "storage read: no reader");
     memset(r, 0, sizeof *r);
     r->fd = -1;
@@ -164,8 +164,7 @@ int64_t hc_storage_pread(hc_storage_reader *r, void *buf, size_t n, int64_t off,
     if (!r || !r->st || (!buf && n) || off < 0)
         return hc_err_set(err, HC_EINVAL, "storage read: not open or bad arguments");
     if (off >= r->info.size_bytes || n == 0) return 0;
-    if ((uint64_t)n > (uint64_t)(r->info.size_bytes - off))
-        n = (size_t)(r->info.size_bytes - off);
+    if ((uint64_t)n > (uint64_t)(r->info.size_bytes - off)) n = (size_t)(r->info.size_bytes - off);
     return r->st->backend->pread(r, buf, n, off, err);
 }
 

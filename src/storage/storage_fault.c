@@ -53,8 +53,7 @@ static int fault_put(hc_storage *st, const char *key, const char *path,
     return rc ? rc : hc_storage_put(inner_of(st), key, path, o, err);
 }
 
-static int fault_url(hc_storage *st, const char *bucket, const char *key, char **out,
-                     hc_err *err) {
+static int fault_url(hc_storage *st, const char *bucket, const char *key, char **out, hc_err *err) {
     int rc = fault_hit(st, err);
     return rc ? rc : hc_storage_url(inner_of(st), bucket, key, out, err);
 }

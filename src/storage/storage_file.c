@@ -24,7 +24,7 @@
 #define COPY_CHUNK (1 << 20)
 
 typedef struct file_priv {
-    char *dir;        /* as given */
+    char *dir; /* as given */
     char real[PATH_MAX];
     size_t real_len;
     char *public_url; /* without trailing '/', NULL when unknown */
@@ -123,8 +123,7 @@ static int copy_file(const char *src, int64_t total, const char *dst, const hc_s
             goto done;
         }
     }
-    if (fsync(out) != 0)
-        rc = hc_err_set(err, HC_EIO, "storage put: %s: %s", dst, strerror(errno));
+    if (fsync(out) != 0) rc = hc_err_set(err, HC_EIO, "storage put: %s: %s", dst, strerror(errno));
 done:
     if (in >= 0) close(in);
     if (out >= 0 && close(out) != 0 && rc == 0)
@@ -133,8 +132,8 @@ done:
     return rc;
 }
 
-static int file_put(hc_storage *st, const char *key, const char *path,
-                    const hc_storage_put_opts *o, hc_err *err) {
+static int file_put(hc_storage *st, const char *key, const char *path, const hc_storage_put_opts *o,
+                    hc_err *err) {
     file_priv *p = hc_storage_priv(st);
     char dst[PATH_MAX], tmp[PATH_MAX];
     struct stat sb;
@@ -155,8 +154,7 @@ static int file_put(hc_storage *st, const char *key, const char *path,
 }
 
 /* base + "/files/" + key, percent-encoding all but unreserved and '/'. */
-static int file_url(hc_storage *st, const char *bucket, const char *key, char **out,
-                    hc_err *err) {
+static int file_url(hc_storage *st, const char *bucket, const char *key, char **out, hc_err *err) {
     (void)bucket;
     file_priv *p = hc_storage_priv(st);
     if (!p->public_url)
@@ -252,8 +250,8 @@ static int file_stat(hc_storage *st, const char *bucket, const char *key, hc_sto
     return rc;
 }
 
-static int file_open_read(hc_storage *st, const char *bucket, const char *key,
-                          hc_storage_reader *r, hc_err *err) {
+static int file_open_read(hc_storage *st, const char *bucket, const char *key, hc_storage_reader *r,
+                          hc_err *err) {
     (void)bucket;
     return open_object(st, key, &r->fd, &r->info, err);
 }
@@ -262,8 +260,7 @@ static int64_t file_pread(hc_storage_reader *r, void *buf, size_t n, int64_t off
     for (;;) {
         ssize_t k = pread(r->fd, buf, n, off);
         if (k >= 0) return k;
-        if (errno != EINTR)
-            return hc_err_set(err, HC_EIO, "storage read: %s", strerror(errno));
+        if (errno != EINTR) return hc_err_set(err, HC_EIO, "storage read: %s", strerror(errno));
     }
 }
 

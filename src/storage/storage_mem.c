@@ -70,8 +70,8 @@ static int find(const mem_priv *p, const char *key) {
     return -1;
 }
 
-static int mem_put(hc_storage *st, const char *key, const char *path,
-                   const hc_storage_put_opts *o, hc_err *err) {
+static int mem_put(hc_storage *st, const char *key, const char *path, const hc_storage_put_opts *o,
+                   hc_err *err) {
     mem_priv *p = hc_storage_priv(st);
     int rc = 0;
     FILE *f = fopen(path, "rb");
@@ -131,8 +131,7 @@ static int mem_put(hc_storage *st, const char *key, const char *path,
     return 0;
 }
 
-static int mem_url(hc_storage *st, const char *bucket, const char *key, char **out,
-                   hc_err *err) {
+static int mem_url(hc_storage *st, const char *bucket, const char *key, char **out, hc_err *err) {
     (void)st;
     (void)bucket;
     (void)err;
@@ -186,8 +185,8 @@ static int mem_stat(hc_storage *st, const char *bucket, const char *key, hc_stor
     return i >= 0 ? 0 : hc_err_set(err, HC_ENOTFOUND, "storage mem: no object %.200s", key);
 }
 
-static int mem_open_read(hc_storage *st, const char *bucket, const char *key,
-                         hc_storage_reader *r, hc_err *err) {
+static int mem_open_read(hc_storage *st, const char *bucket, const char *key, hc_storage_reader *r,
+                         hc_err *err) {
     (void)bucket;
     mem_priv *p = hc_storage_priv(st);
     pthread_mutex_lock(&p->mu);

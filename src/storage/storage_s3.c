@@ -38,11 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define COMP                "s3"
-#define DEFAULT_THRESHOLD   (16 * 1024 * 1024)
-#define DEFAULT_PART        (8 * 1024 * 1024)
-#define MAX_PARTS           10000
-#define MAX_BUCKET_LEN      63
+#define COMP              "s3"
+#define DEFAULT_THRESHOLD (16 * 1024 * 1024)
+#define DEFAULT_PART      (8 * 1024 * 1024)
+#define MAX_PARTS         10000
+#define MAX_BUCKET_LEN    63
 
 typedef struct s3_priv {
     hc_aws *aws;
@@ -78,8 +78,7 @@ static char *object_key(const s3_priv *p, const char *bucket, const char *key) {
 
 /* The object's URL, key percent-encoded ('/' kept); query appended when
  * not NULL ("uploads", "partNumber=1&uploadId=..."). Caller frees. */
-static char *object_url(const s3_priv *p, const char *bucket, const char *okey,
-                        const char *query) {
+static char *object_url(const s3_priv *p, const char *bucket, const char *okey, const char *query) {
     const char *b = bucket ? bucket : p->bucket;
     hc_buf u = {0};
     if (p->path_style || strchr(b, '.')) {
@@ -191,12 +190,23 @@ static bool xml_text(const char *xml, const char *tag, char *buf, size_t len) {
 static void xml_escape(hc_buf *b, const char *s) {
     for (; *s; s++) {
         switch (*s) {
-        case '&': hc_buf_puts(b, "&amp;"); break;
-        case '<': hc_buf_puts(b, "&lt;"); break;
-        case '>': hc_buf_puts(b, "&gt;"); break;
-        case '"': hc_buf_puts(b, "&quot;"); break;
-        case '\'': hc_buf_puts(b, "&apos;"); break;
-        default: hc_buf_put(b, s, 1);
+        case '&':
+            hc_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            hc_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            hc_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            hc_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            hc_buf_puts(b, "&apos;");
+            break;
+        default:
+            hc_buf_put(b, s, 1);
         }
     }
 }
@@ -282,8 +292,8 @@ static bool up_progress(void *ud, int64_t dn, int64_t dt, int64_t un, int64_t ut
 
 /* PUT len bytes of path at off to url (a whole object or one part); the
  * ETag answered into etag (may be NULL). */
-static int put_body(s3_priv *p, const char *url, const char *path, int fd, int64_t off,
-                    int64_t len, const char *content_type, up_ctx *u, char *etag, size_t etag_len,
+static int put_body(s3_priv *p, const char *url, const char *path, int fd, int64_t off, int64_t len,
+                    const char *content_type, up_ctx *u, char *etag, size_t etag_len,
                     const char *op, const char *bucket, const char *okey, hc_err *err) {
     char hex[65], sha[100], ct[200];
     int rc = sha256_range(fd, off, len, hex, err);
@@ -348,9 +358,8 @@ static void abort_upload(s3_priv *p, const char *bucket, const char *okey, const
     hc_buf_fini(&q);
 }
 
-static int put_multipart(s3_priv *p, const char *bucket, const char *okey, const char *path,
-                         int fd, int64_t size, const hc_storage_put_opts *o, up_ctx *u,
-                         hc_err *err) {
+static int put_multipart(s3_priv *p, const char *bucket, const char *okey, const char *path, int fd,
+                         int64_t size, const hc_storage_put_opts *o, up_ctx *u, hc_err *err) {
     const char *ubucket = bucket ? bucket : p->bucket;
     int64_t part = p->part_size;
     /* 10000 parts at most: larger parts for a larger file. */
@@ -362,8 +371,8 @@ static int put_multipart(s3_priv *p, const char *bucket, const char *okey, const
     const char *hdrs[] = {ct, NULL};
     char *url = object_url(p, bucket, okey, "uploads");
     hc_httpc_resp r;
-    int rc = small_call(p, "POST", url, hdrs, NULL, &r, "CreateMultipartUpload", ubucket, okey,
-                        err);
+    int rc =
+        small_call(p, "POST", url, hdrs, NULL, &r, "CreateMultipartUpload", ubucket, okey, err);
     free(url);
     if (rc == 0 && !xml_text(r.body.p, "UploadId", upload_id, sizeof upload_id))
         rc = hc_err_set(err, HC_EIO, "s3 CreateMultipartUpload s3://%s/%.300s: no UploadId",
@@ -383,8 +392,8 @@ static int put_multipart(s3_priv *p, const char *bucket, const char *okey, const
         char opname[48];
         snprintf(opname, sizeof opname, "UploadPart %d/%d", i + 1, nparts);
         u->base = off;
-        rc = put_body(p, url, path, fd, off, len, NULL, u, etag, sizeof etag, opname, ubucket,
-                      okey, err);
+        rc = put_body(p, url, path, fd, off, len, NULL, u, etag, sizeof etag, opname, ubucket, okey,
+                      err);
         free(url);
         if (rc) break;
         hc_buf_printf(&done, "<Part><PartNumber>%d</PartNumber><ETag>", i + 1);
@@ -402,8 +411,8 @@ static int put_multipart(s3_priv *p, const char *bucket, const char *okey, const
                         err);
         /* S3 may answer 200 and then report a failure in the body. */
         if (rc == 0 && r.body.p && strstr(r.body.p, "<Error>"))
-            rc = s3_error(&(hc_httpc_resp){.status = 500, .body = r.body}, "CompleteMultipartUpload",
-                          ubucket, okey, err);
+            rc = s3_error(&(hc_httpc_resp){.status = 500, .body = r.body},
+                          "CompleteMultipartUpload", ubucket, okey, err);
         hc_httpc_resp_fini(&r);
         free(url);
     }
@@ -413,8 +422,8 @@ static int put_multipart(s3_priv *p, const char *bucket, const char *okey, const
     return rc;
 }
 
-static int s3_put(hc_storage *st, const char *key, const char *path,
-                  const hc_storage_put_opts *o, hc_err *err) {
+static int s3_put(hc_storage *st, const char *key, const char *path, const hc_storage_put_opts *o,
+                  hc_err *err) {
     s3_priv *p = hc_storage_priv(st);
     const char *ubucket = o->bucket ? o->bucket : p->bucket;
     if (o->bucket && !bucket_ok(o->bucket))
@@ -435,8 +444,8 @@ static int s3_put(hc_storage *st, const char *key, const char *path,
     if (sb.st_size <= p->threshold) {
         char *url = object_url(p, o->bucket, okey, NULL);
         rc = put_body(p, url, path, fd, 0, sb.st_size,
-                      o->content_type ? o->content_type : hc_storage_content_type(key), &u, NULL,
-                      0, "PutObject", ubucket, okey, err);
+                      o->content_type ? o->content_type : hc_storage_content_type(key), &u, NULL, 0,
+                      "PutObject", ubucket, okey, err);
         free(url);
     } else {
         rc = put_multipart(p, o->bucket, okey, path, fd, sb.st_size, o, &u, err);
@@ -563,8 +572,8 @@ typedef struct s3_reader {
     char *bucket, *okey;
 } s3_reader;
 
-static int s3_open_read(hc_storage *st, const char *bucket, const char *key,
-                        hc_storage_reader *r, hc_err *err) {
+static int s3_open_read(hc_storage *st, const char *bucket, const char *key, hc_storage_reader *r,
+                        hc_err *err) {
     s3_priv *p = hc_storage_priv(st);
     int rc = s3_stat(st, bucket, key, &r->info, err);
     if (rc) return rc;
@@ -601,8 +610,7 @@ static int64_t s3_pread(hc_storage_reader *r, void *buf, size_t n, int64_t off, 
     s3_priv *p = hc_storage_priv(r->st);
     s3_reader *sr = r->priv;
     char range[80], match[160], etag[sizeof r->info.etag];
-    snprintf(range, sizeof range, "Range: bytes=%" PRId64 "-%" PRId64, off,
-             off + (int64_t)n - 1);
+    snprintf(range, sizeof range, "Range: bytes=%" PRId64 "-%" PRId64, off, off + (int64_t)n - 1);
     /* Reads of one opened object never mix two versions: If-Match makes S3
      * refuse a replaced object (412), and the answer's ETag is checked too
      * for servers that ignore the condition. */
@@ -617,10 +625,10 @@ static int64_t s3_pread(hc_storage_reader *r, void *buf, size_t n, int64_t off, 
                         .ud = &s};
     hc_httpc_resp resp;
     int rc = hc_aws_call(p->aws, "s3", &req, &resp, err);
-    if (rc == 0 && (resp.status == 412 ||
-                    (r->info.etag[0] && (resp.status == 200 || resp.status == 206) &&
-                     hc_httpc_header(&resp, "ETag", etag, sizeof etag) &&
-                     strcmp(etag, r->info.etag) != 0)))
+    if (rc == 0 &&
+        (resp.status == 412 ||
+         (r->info.etag[0] && (resp.status == 200 || resp.status == 206) &&
+          hc_httpc_header(&resp, "ETag", etag, sizeof etag) && strcmp(etag, r->info.etag) != 0)))
         rc = hc_err_set(err, HC_ECONFLICT,
                         "s3 GetObject s3://%s/%.300s: replaced since it was opened", sr->bucket,
                         sr->okey);
@@ -771,8 +779,8 @@ int hc_storage_s3_inputs_resolve(void *ud, const char *url, char **signed_url, h
         hc_url u;
         if (!under_endpoint) {
             if (strncasecmp(url, "https://", 8) != 0 || hc_url_parse(url, &u, NULL) != 0) return 0;
-            bool s3 = aws_s3_host(u.host, region, sizeof region) && !u.query && !u.user &&
-                      u.path && strlen(u.path) > 1;
+            bool s3 = aws_s3_host(u.host, region, sizeof region) && !u.query && !u.user && u.path &&
+                      strlen(u.path) > 1;
             hc_url_fini(&u);
             if (!s3) return 0;
         } else {

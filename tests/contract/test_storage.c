@@ -237,8 +237,8 @@ STORAGE_TEST(remove) {
 }
 
 STORAGE_TEST(bad_keys) {
-    static const char *const bad[] = {"../x.mp4", "/abs.mp4", "a//b.mp4", "a/./b", "a\\b",
-                                      "",         "x/..",     "a\nb"};
+    static const char *const bad[] = {"../x.mp4", "/abs.mp4", "a//b.mp4", "a/./b",
+                                      "a\\b",     "",         "x/..",     "a\nb"};
     char a[PATH_MAX];
     CHECK(make_src("a", 10, 3, a, sizeof a) == 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -322,8 +322,7 @@ STORAGE_TEST(buckets) {
         return;
     }
     int rc = hc_storage_put(st, "renders/x.mp4", a, &o, &err);
-    CHECKF(rc == HC_EUNSUPPORTED && strstr(err.msg, "output.s3_bucket"), "put: %d %s", rc,
-           err.msg);
+    CHECKF(rc == HC_EUNSUPPORTED && strstr(err.msg, "output.s3_bucket"), "put: %d %s", rc, err.msg);
     char *url = NULL;
     CHECK(hc_storage_url(st, "other-bucket", "renders/x.mp4", &url, &err) == HC_EUNSUPPORTED);
     CHECK(!url);
@@ -343,9 +342,8 @@ STORAGE_TEST(concurrent_readers_keep_their_bytes) {
     char buf[5000];
     char *want = hc_test_read_file(a, NULL);
     int64_t k = hc_storage_pread(&r, buf, sizeof buf, 0, &err);
-    bool ok = r.info.size_bytes == 5000 &&
-              ((k == 5000 && !memcmp(buf, want, 5000)) ||
-               (hc_storage_has_buckets(st) && k == HC_ECONFLICT));
+    bool ok = r.info.size_bytes == 5000 && ((k == 5000 && !memcmp(buf, want, 5000)) ||
+                                            (hc_storage_has_buckets(st) && k == HC_ECONFLICT));
     hc_storage_reader_fini(&r);
     free(want);
     CHECKF(ok, "old reader: size %lld, read %lld", (long long)r.info.size_bytes, (long long)k);
@@ -437,8 +435,8 @@ HC_TEST(storage_file_links) {
     /* A link of the server's bound address (not the public URL) is signed
      * too; a URL with no /files/ path is handed out as it is. */
     char *bound = NULL;
-    CHECK(hc_storage_sign_url(st, "http://127.0.0.1:5555/files/renders/k.mp4", 60, &bound,
-                              &err) == 0);
+    CHECK(hc_storage_sign_url(st, "http://127.0.0.1:5555/files/renders/k.mp4", 60, &bound, &err) ==
+          0);
     CHECKF(strstr(bound, "?exp=") != NULL, "bound link %s", bound);
     CHECK(hc_storage_sign_url(st, "https://elsewhere.example/x.mp4", 60, &other, &err) == 0);
     CHECKF(!strcmp(other, "https://elsewhere.example/x.mp4"), "other %s", other);
@@ -554,9 +552,10 @@ static int start_s3(const char *fault_args) {
     snprintf(script, sizeof script, "%s/tests/emulators/node_modules/s3rver/bin/s3rver.js",
              hc_test_root());
     snprintf(dir, sizeof dir, "%s/s3rver", hc_test_tmpdir());
-    char *argv[] = {"node",   script,         "--address", "127.0.0.1",  "--port",
-                    "0",      "--directory",  dir,         "--silent",   "--configure-bucket",
-                    "hc-test", "--configure-bucket", "other-bucket", NULL};
+    char *argv[] = {
+        "node",         script, "--address", "127.0.0.1",          "--port",  "0",
+        "--directory",  dir,    "--silent",  "--configure-bucket", "hc-test", "--configure-bucket",
+        "other-bucket", NULL};
     if (spawn_read(argv, "listening on", line, sizeof line, 20) < 0) return -1;
     const char *colon = strrchr(line, ':');
     s3rver_port = colon ? atoi(colon + 1) : 0;
@@ -787,16 +786,16 @@ HC_TEST(storage_s3_addressing_and_specs) {
     CHECK(hc_storage_sign_url(st, v, 3600, &link, &err) == 0);
     CHECK(strstr(link, "X-Amz-Signature="));
     free(link);
-    CHECK(hc_storage_sign_url(st, "https://evil.example/media-out.s3.eu-west-1.amazonaws.com/x",
-                              60, &link, &err) == 0);
+    CHECK(hc_storage_sign_url(st, "https://evil.example/media-out.s3.eu-west-1.amazonaws.com/x", 60,
+                              &link, &err) == 0);
     CHECK(!strstr(link, "X-Amz"));
     free(link);
     free(u);
     free(v);
     hc_storage_close(st);
 
-    static const char *const bad[] = {"s3://", "s3:bucket", "s3://Bad_Bucket/x", "s3://ab/",
-                                      "s3://bucket/a/../b", "s3://bucket//x//"};
+    static const char *const bad[] = {"s3://",    "s3:bucket",          "s3://Bad_Bucket/x",
+                                      "s3://ab/", "s3://bucket/a/../b", "s3://bucket//x//"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         hc_err e = {0};
         hc_storage *s2 = NULL;
@@ -906,8 +905,7 @@ HC_TEST_T(storage_s3_serve_job_end_to_end, 300) {
     j = wait_final(url, "s3-2", 120);
     CHECK(j);
     out = json_string_value(json_object_get(j, "output_url"));
-    snprintf(plain, sizeof plain, "http://127.0.0.1:%d/other-bucket/exact/place.mp4?",
-             s3rver_port);
+    snprintf(plain, sizeof plain, "http://127.0.0.1:%d/other-bucket/exact/place.mp4?", s3rver_port);
     CHECKF(out && !strncmp(out, plain, strlen(plain)), "output_url %s", out);
     CHECK(curl_is_mp4(out));
     json_decref(j);
@@ -930,8 +928,8 @@ HC_TEST_T(storage_s3_serve_job_end_to_end, 300) {
     hc_job_fini(&job);
     hc_store_close(store);
     char cmd[2 * PATH_MAX + 256], *shown = NULL;
-    snprintf(cmd, sizeof cmd, "HC_DATA_DIR=%s HC_STORAGE=s3://hc-test/out %s jobs show s3-1",
-             data, hc_test_bin());
+    snprintf(cmd, sizeof cmd, "HC_DATA_DIR=%s HC_STORAGE=s3://hc-test/out %s jobs show s3-1", data,
+             hc_test_bin());
     CHECK(hc_test_run(cmd, &shown) == 0);
     json_t *js = shown ? json_loads(shown, 0, NULL) : NULL;
     free(shown);
@@ -966,8 +964,8 @@ HC_TEST(storage_s3_inputs_resolve) {
     /* S3 https URLs sign in the region their host names. */
     CHECK(hc_storage_s3_inputs_resolve(in, "https://b-1.s3.ap-south-1.amazonaws.com/k/x.jpg", &s,
                                        &err) == 1);
-    CHECKF(strstr(s, "%2Fap-south-1%2Fs3%2F") && !strncmp(s, "https://b-1.s3.ap-south-1", 25),
-           "%s", s);
+    CHECKF(strstr(s, "%2Fap-south-1%2Fs3%2F") && !strncmp(s, "https://b-1.s3.ap-south-1", 25), "%s",
+           s);
     free(s);
     CHECK(hc_storage_s3_inputs_resolve(in, "https://s3.amazonaws.com/b-1/k/x.jpg", &s, &err) == 1);
     CHECKF(strstr(s, "%2Fus-east-1%2Fs3%2F"), "%s", s);
@@ -978,7 +976,8 @@ HC_TEST(storage_s3_inputs_resolve) {
     free(s);
     /* Not S3, or already signed: as it is. */
     static const char *const plain[] = {
-        "https://images.example/a.jpg", "https://b.s3.eu-west-1.amazonaws.com/x.jpg?X-Amz-Signature=1",
+        "https://images.example/a.jpg",
+        "https://b.s3.eu-west-1.amazonaws.com/x.jpg?X-Amz-Signature=1",
         "https://amazonaws.com.evil.example/b/x.jpg", "http://b.s3.amazonaws.com/x.jpg",
         "https://ec2.eu-west-1.amazonaws.com/x"};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
