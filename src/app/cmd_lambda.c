@@ -71,7 +71,7 @@ static int hc_lambda_on_schedule(lambda_app *app, const hc_lambda_invocation *in
     int64_t deadline_us = inv->deadline_ms ? inv->deadline_ms * 1000 - 2000000 : 0;
     int64_t t0 = hc_now_us();
     hc_executor_reconcile(app->exec);
-    int rc = hc_notifier_run_once(&app->cfg, app->store, deadline_us, err);
+    int rc = hc_notifier_run_once(&app->cfg, app->store, app->storage, deadline_us, err);
     if (rc) return rc;
     hc_buf_printf(out, "{\"scheduled\":true,\"callbacks\":\"done\",\"dur_ms\":%.3f}",
                   (double)(hc_now_us() - t0) / 1000.0);

@@ -128,7 +128,7 @@ int hc_cmd_serve(int argc, char **argv) {
         rc = hc_err_set(&err, HC_EIO, "cannot export the configuration to workers");
         goto done;
     }
-    if ((rc = hc_notifier_start(&cfg, store, &s.notifier, &err))) goto done;
+    if ((rc = hc_notifier_start(&cfg, store, storage, &s.notifier, &err))) goto done;
     hc_http_env henv = {
         .cfg = &cfg,
         .store = store,

@@ -225,7 +225,12 @@ int hc_cmd_worker(int argc, char **argv) {
         if (f == 0 && (code == 0 || code == 1 || code == 2)) {
             /* The job is final now (or was canceled): its callback, signed
              * with CALLBACK_SECRET (possibly from the secret). */
-            int crc = hc_callback_deliver_now(&cfg, store, job_id);
+            hc_storage *links = NULL; /* the body's links presigned as status reads do */
+            hc_err serr = {0};
+            if (hc_app_open_storage(&cfg, &links, &serr) != 0)
+                HC_WARN(COMP, "callback links left as stored: %s", serr.msg);
+            int crc = hc_callback_deliver_now(&cfg, store, links, job_id);
+            hc_storage_close(links);
             if (crc == HC_ENET) HC_WARN(COMP, "callback not delivered: retries are scheduled");
         }
     } else if (code == 0) {

@@ -47,6 +47,7 @@ typedef struct notifier_thread {
 struct hc_notifier {
     const hc_config *cfg;
     hc_store *store;
+    hc_storage *storage; /* signs the links in bodies (NULL: as stored) */
     pthread_t threads[THREADS];
     notifier_thread args[THREADS];
     int n_threads;
@@ -191,7 +192,24 @@ static void deliver(hc_notifier *n, hc_job *job) {
         /* Only the request's own secret ever goes in a body: the server's
          * CALLBACK_SECRET signs every client's callbacks and must not reach
          * a URL a client chose. */
-        char *body = hc_job_callback_json(job, cfg->callback_secret_in_body ? req_secret : NULL);
+        /* The links as a status read hands them out: a plain S3 object URL
+         * opens nothing in a private bucket. */
+        hc_job shown_job = *job; /* shallow: only the two links differ */
+        char *links[2] = {NULL, NULL};
+        const char *stored[2] = {job->output_url, job->poster_url};
+        for (int k = 0; k < 2 && n->storage; k++) {
+            hc_err lerr = {0};
+            if (stored[k] && hc_storage_sign_url(n->storage, stored[k],
+                                                 cfg->presign_ttl_s > 0 ? cfg->presign_ttl_s : 3600,
+                                                 &links[k], &lerr) != 0)
+                HC_WARN(COMP, "callback link left unsigned: %s", lerr.msg);
+        }
+        if (links[0]) shown_job.output_url = links[0];
+        if (links[1]) shown_job.poster_url = links[1];
+        char *body =
+            hc_job_callback_json(&shown_job, cfg->callback_secret_in_body ? req_secret : NULL);
+        free(links[0]);
+        free(links[1]);
         char h_event[64], h_delivery[80], h_sig[128];
         snprintf(h_event, sizeof h_event, "X-Hydra-Event: %s", event_name(job->status));
         snprintf(h_delivery, sizeof h_delivery, "X-Hydra-Delivery: %s", job->cb_delivery);
@@ -351,12 +369,14 @@ static void *notifier_main(void *arg) {
     return NULL;
 }
 
-int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_notifier **out, hc_err *err) {
+int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_storage *storage,
+                      hc_notifier **out, hc_err *err) {
     *out = NULL;
     if (!cfg || !store) return hc_err_set(err, HC_EINVAL, "notifier: missing config or store");
     hc_notifier *n = hc_xcalloc(1, sizeof *n);
     n->cfg = cfg;
     n->store = store;
+    n->storage = storage;
     pthread_mutex_init(&n->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -405,12 +425,14 @@ void hc_notifier_stop(hc_notifier *n) {
     free(n);
 }
 
-int hc_notifier_run_once(const hc_config *cfg, hc_store *store, int64_t deadline_us, hc_err *err) {
+int hc_notifier_run_once(const hc_config *cfg, hc_store *store, hc_storage *storage,
+                         int64_t deadline_us, hc_err *err) {
     if (!cfg || !store) return hc_err_set(err, HC_EINVAL, "notifier: missing config or store");
     /* A notifier without threads: slot 0 is this caller's. */
     hc_notifier *n = hc_xcalloc(1, sizeof *n);
     n->cfg = cfg;
     n->store = store;
+    n->storage = storage;
     n->deadline_us = deadline_us;
     pthread_mutex_init(&n->mu, NULL);
     while (deliver_due(n, 0) && (!deadline_us || hc_wall_us() < deadline_us)) {
@@ -420,9 +442,10 @@ int hc_notifier_run_once(const hc_config *cfg, hc_store *store, int64_t deadline
     return 0;
 }
 
-int hc_callback_deliver_now(const hc_config *cfg, hc_store *store, const char *job_id) {
+int hc_callback_deliver_now(const hc_config *cfg, hc_store *store, hc_storage *storage,
+                            const char *job_id) {
     if (!cfg || !store || !job_id) return HC_EINVAL;
-    hc_notifier n = {.cfg = cfg, .store = store};
+    hc_notifier n = {.cfg = cfg, .store = store, .storage = storage};
     pthread_mutex_init(&n.mu, NULL);
     hc_job job = {0};
     hc_err err = {0};

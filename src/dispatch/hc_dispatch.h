@@ -20,6 +20,7 @@
 
 #include "core/hc_core.h"
 #include "jobs/hc_jobs.h"
+#include "storage/hc_storage.h"
 #include "store/hc_store.h"
 
 typedef struct hc_executor hc_executor;
@@ -200,8 +201,12 @@ extern const hc_executor_backend hc_executor_aws_batch;
  * up to cfg->callback_attempts. State lives in the store (cb_*). */
 typedef struct hc_notifier hc_notifier;
 /* Start the delivery threads (a few, so a slow receiver holds up only its
- * own callback). cfg and store are borrowed for their lifetime. */
-int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_notifier **out, hc_err *err);
+ * own callback). cfg, store and storage are borrowed for their lifetime.
+ * storage (may be NULL: URLs as stored) makes the body's output_url and
+ * poster_url the links a status read hands out (S3 presigned for
+ * HC_PRESIGN_TTL_S, /files signed when API keys are on). */
+int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_storage *storage,
+                      hc_notifier **out, hc_err *err);
 /* Look at the store now (a job just became final). */
 void hc_notifier_wake(hc_notifier *n);
 /* Stop the thread (an attempt in flight finishes first); NULL is a no-op. */
@@ -211,13 +216,15 @@ void hc_notifier_stop(hc_notifier *n);
  * an invocation). A failed attempt is rescheduled in the store as the
  * threads do. deadline_us (wall clock, 0 = none): no attempt starts that
  * could end after it (an attempt takes up to 10 s). */
-int hc_notifier_run_once(const hc_config *cfg, hc_store *store, int64_t deadline_us, hc_err *err);
+int hc_notifier_run_once(const hc_config *cfg, hc_store *store, hc_storage *storage,
+                         int64_t deadline_us, hc_err *err);
 /* One delivery attempt of job_id's callback now, from its stored state,
  * if one is due (a worker delivers its own job's callback as it ends;
  * the receiver tells a repeat by X-Hydra-Delivery). 0 when delivered or
  * none was due; HC_ENET when it failed (the retry is scheduled in the
- * store, for a notifier). */
-int hc_callback_deliver_now(const hc_config *cfg, hc_store *store, const char *job_id);
+ * store, for a notifier). storage as for hc_notifier_start. */
+int hc_callback_deliver_now(const hc_config *cfg, hc_store *store, hc_storage *storage,
+                            const char *job_id);
 /* The signature header value "t=UNIX,v1=HEX" for body at time t. */
 void hc_callback_signature(const char *secret, int64_t t, const char *body, size_t len, char *out,
                            size_t out_len);

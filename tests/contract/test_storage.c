@@ -871,8 +871,9 @@ HC_TEST_T(storage_s3_serve_job_end_to_end, 300) {
     char body[2048], u[512];
     snprintf(body, sizeof body,
              "{\"job_id\":\"s3-1\",\"images\":[{\"url\":\"http://127.0.0.1:%d/img0.jpg\"},"
-             "{\"url\":\"http://127.0.0.1:%d/img1.jpg\"}],\"settings\":%s}",
-             port, port, settings);
+             "{\"url\":\"http://127.0.0.1:%d/img1.jpg\"}],\"settings\":%s,"
+             "\"callback_url\":\"http://127.0.0.1:%d/callback/s3\"}",
+             port, port, settings, port);
     snprintf(u, sizeof u, "%s/render", url);
     long st;
     json_decref(http_json("POST", u, body, &st));
@@ -901,6 +902,25 @@ HC_TEST_T(storage_s3_serve_job_end_to_end, 300) {
            "poster_url %s", poster);
     CHECK(curl_is_mp4(out));
     json_decref(j);
+    /* The callback carries the links as a status read hands them out. */
+    json_t *hooks = NULL;
+    for (double t_end = hc_test_now_s() + 30; hc_test_now_s() < t_end; hc_test_sleep_ms(50)) {
+        char hu[256], *resp = NULL;
+        snprintf(hu, sizeof hu, "http://127.0.0.1:%d/hooks/s3", port);
+        hc_test_http("GET", hu, NULL, NULL, &resp, NULL);
+        json_decref(hooks);
+        hooks = resp ? json_loads(resp, 0, NULL) : NULL;
+        free(resp);
+        if (json_array_size(hooks) >= 1) break;
+    }
+    CHECKF(json_array_size(hooks) == 1, "callbacks received: %zu", json_array_size(hooks));
+    json_t *cb = json_loads(json_string_value(json_object_get(json_array_get(hooks, 0), "body")),
+                            0, NULL);
+    const char *cb_out = json_string_value(json_object_get(cb, "output_url"));
+    CHECKF(cb_out && strstr(cb_out, "X-Amz-Signature=") && curl_is_mp4(cb_out), "callback %s",
+           cb_out);
+    json_decref(cb);
+    json_decref(hooks);
 
     j = wait_final(url, "s3-2", 120);
     CHECK(j);

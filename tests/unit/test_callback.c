@@ -175,7 +175,7 @@ HC_TEST(callback_delivered_signed) {
                     HC_JOB_COMPLETED) == 0);
     hc_notifier *n = NULL;
     hc_err err = {0};
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     hc_notifier_wake(n);
     hc_job job = {0};
     int64_t t0 = hc_wall_us();
@@ -224,7 +224,7 @@ HC_TEST(callback_retries_with_growing_backoff) {
     CHECK(final_job(&f, "cb-retry", "/hook/2/retry", "", HC_JOB_FAILED) == 0);
     hc_notifier *n = NULL;
     hc_err err = {0};
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     hc_job job = {0};
     CHECK(wait_cb(&f, "cb-retry", HC_CB_DELIVERED, 10000, &job));
     hc_notifier_stop(n);
@@ -257,7 +257,7 @@ HC_TEST(callback_gives_up_after_attempts) {
     CHECK(final_job(&f, "cb-down", "/hook-status/503/down", "", HC_JOB_COMPLETED) == 0);
     hc_notifier *n = NULL;
     hc_err err = {0};
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     hc_job job = {0};
     CHECK(wait_cb(&f, "cb-down", HC_CB_GAVE_UP, 10000, &job));
     hc_test_sleep_ms(300); /* nothing more is sent */
@@ -280,7 +280,7 @@ HC_TEST(callback_secret_in_body_only_when_asked) {
                     HC_JOB_COMPLETED) == 0);
     hc_notifier *n = NULL;
     hc_err err = {0};
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     hc_job job = {0};
     CHECK(wait_cb(&f, "cb-legacy", HC_CB_DELIVERED, 5000, &job));
     hc_notifier_stop(n);
@@ -302,7 +302,7 @@ HC_TEST(callback_unsigned_without_secret) {
     CHECK(final_job(&f, "cb-plain", "/callback/plain", "", HC_JOB_COMPLETED) == 0);
     hc_notifier *n = NULL;
     hc_err err = {0};
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     hc_job job = {0};
     CHECK(wait_cb(&f, "cb-plain", HC_CB_DELIVERED, 5000, &job));
     hc_notifier_stop(n);
@@ -325,7 +325,7 @@ HC_TEST(callback_redirect_not_followed) {
     CHECK(final_job(&f, "cb-moved", "/hook-status/302/moved", "", HC_JOB_COMPLETED) == 0);
     hc_notifier *n = NULL;
     hc_err err = {0};
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     hc_job job = {0};
     CHECK(wait_cb(&f, "cb-moved", HC_CB_GAVE_UP, 5000, &job));
     hc_notifier_stop(n);
@@ -347,7 +347,7 @@ HC_TEST(callback_private_address_refused) {
     CHECK(final_job(&f, "cb-guard", "/callback/guard", "", HC_JOB_COMPLETED) == 0);
     hc_notifier *n = NULL;
     hc_err err = {0};
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     hc_job job = {0};
     CHECK(wait_cb(&f, "cb-guard", HC_CB_GAVE_UP, 5000, &job));
     hc_notifier_stop(n);
@@ -364,7 +364,7 @@ HC_TEST(callback_private_address_refused) {
     /* Allowed by CIDR, a job with a callback goes through. */
     f.cfg.url_allow = "127.0.0.0/8";
     CHECK(final_job(&f, "cb-guard2", "/callback/guard", "", HC_JOB_COMPLETED) == 0);
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     CHECK(wait_cb(&f, "cb-guard2", HC_CB_DELIVERED, 5000, &job));
     hc_notifier_stop(n);
     got = received(&f, "guard");
@@ -394,7 +394,7 @@ HC_TEST(callback_canceled_event) {
     CHECK(hc_store_cancel(f.store, "cb-cancel", &job, &err) == 0);
     hc_job_fini(&job);
     hc_notifier *n = NULL;
-    CHECK(hc_notifier_start(&f.cfg, f.store, &n, &err) == 0);
+    CHECK(hc_notifier_start(&f.cfg, f.store, NULL, &n, &err) == 0);
     CHECK(wait_cb(&f, "cb-cancel", HC_CB_DELIVERED, 5000, &job));
     hc_notifier_stop(n);
     json_t *got = received(&f, "cancel");
