@@ -369,8 +369,8 @@ static void *notifier_main(void *arg) {
     return NULL;
 }
 
-int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_storage *storage,
-                      hc_notifier **out, hc_err *err) {
+int hc_notifier_start(const hc_config *cfg, hc_store *store, hc_storage *storage, hc_notifier **out,
+                      hc_err *err) {
     *out = NULL;
     if (!cfg || !store) return hc_err_set(err, HC_EINVAL, "notifier: missing config or store");
     hc_notifier *n = hc_xcalloc(1, sizeof *n);

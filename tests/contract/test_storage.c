@@ -914,8 +914,8 @@ HC_TEST_T(storage_s3_serve_job_end_to_end, 300) {
         if (json_array_size(hooks) >= 1) break;
     }
     CHECKF(json_array_size(hooks) == 1, "callbacks received: %zu", json_array_size(hooks));
-    json_t *cb = json_loads(json_string_value(json_object_get(json_array_get(hooks, 0), "body")),
-                            0, NULL);
+    json_t *cb =
+        json_loads(json_string_value(json_object_get(json_array_get(hooks, 0), "body")), 0, NULL);
     const char *cb_out = json_string_value(json_object_get(cb, "output_url"));
     CHECKF(cb_out && strstr(cb_out, "X-Amz-Signature=") && curl_is_mp4(cb_out), "callback %s",
            cb_out);
