@@ -793,6 +793,13 @@ HC_TEST(storage_s3_addressing_and_specs) {
     free(u);
     free(v);
     hc_storage_close(st);
+    /* As Terraform sets it: no prefix, no trailing slash. */
+    st = open_s3("s3://media-out", 0, 0);
+    CHECK(st);
+    CHECK(hc_storage_url(st, NULL, "renders/j.mp4", &u, &err) == 0);
+    CHECKF(!strcmp(u, "https://media-out.s3.eu-west-1.amazonaws.com/renders/j.mp4"), "%s", u);
+    free(u);
+    hc_storage_close(st);
 
     static const char *const bad[] = {"s3://",    "s3:bucket",          "s3://Bad_Bucket/x",
                                       "s3://ab/", "s3://bucket/a/../b", "s3://bucket//x//"};
