@@ -79,6 +79,10 @@ void hc_log_set_job(const char *job_id);
 void hc_log_write(hc_log_level level, const char *comp, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_list ap);
+/* One line tagged with job_id (for threads that serve many jobs: the
+ * thread's own job tag is cleared afterwards). */
+void hc_log_write_job(hc_log_level level, const char *comp, const char *job_id, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
 /* The same with more fields: `fields` is JSON object members, already
  * escaped, each with its leading comma (",\"status\":200,\"dur_ms\":1.5"). */
 void hc_log_write_fields(hc_log_level level, const char *comp, const char *fields, const char *fmt,

@@ -51,6 +51,17 @@ void hc_log_vwrite(hc_log_level level, const char *comp, const char *fmt, va_lis
     log_line(level, comp, NULL, fmt, ap);
 }
 
+void hc_log_write_job(hc_log_level level, const char *comp, const char *job_id, const char *fmt,
+                      ...) {
+    if (level < hc_log_threshold) return;
+    hc_log_set_job(job_id);
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, comp, NULL, fmt, ap);
+    va_end(ap);
+    hc_log_set_job(NULL);
+}
+
 void hc_log_write_fields(hc_log_level level, const char *comp, const char *fields, const char *fmt,
                          ...) {
     va_list ap;

@@ -80,17 +80,7 @@ typedef struct local {
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static void log_job(hc_log_level level, const char *job_id, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void log_job(hc_log_level level, const char *job_id, const char *fmt, ...) {
-    if (level < hc_log_threshold) return;
-    hc_log_set_job(job_id);
-    va_list ap;
-    va_start(ap, fmt);
-    hc_log_vwrite(level, COMP, fmt, ap);
-    va_end(ap);
-    hc_log_set_job(NULL);
-}
+#define log_job(level, job_id, ...) hc_log_write_job((level), COMP, (job_id), __VA_ARGS__)
 
 /* A copy of the current environment without USE_NVENC, plus USE_NVENC=v. */
 static char **env_with_nvenc(const char *v) {

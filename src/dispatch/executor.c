@@ -70,17 +70,7 @@ void hc_executor_stats_get(hc_executor *x, hc_executor_stats *out) {
     if (x) x->backend->stats(x, out);
 }
 
-static void log_job(hc_log_level level, const char *job_id, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void log_job(hc_log_level level, const char *job_id, const char *fmt, ...) {
-    if (level < hc_log_threshold) return;
-    hc_log_set_job(job_id);
-    va_list ap;
-    va_start(ap, fmt);
-    hc_log_vwrite(level, "executor", fmt, ap);
-    va_end(ap);
-    hc_log_set_job(NULL);
-}
+#define log_job(level, job_id, ...) hc_log_write_job((level), "executor", (job_id), __VA_ARGS__)
 
 void hc_executor_report_final(hc_executor *x, const char *job_id) {
     if (x && x->env.on_final) x->env.on_final(x->env.ud, job_id);

@@ -61,17 +61,7 @@ static recon *of(hc_executor *x) {
     return *(recon **)hc_executor_priv(x);
 }
 
-static void log_job(hc_log_level level, const char *job_id, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void log_job(hc_log_level level, const char *job_id, const char *fmt, ...) {
-    if (level < hc_log_threshold) return;
-    hc_log_set_job(job_id);
-    va_list ap;
-    va_start(ap, fmt);
-    hc_log_vwrite(level, COMP, fmt, ap);
-    va_end(ap);
-    hc_log_set_job(NULL);
-}
+#define log_job(level, job_id, ...) hc_log_write_job((level), COMP, (job_id), __VA_ARGS__)
 
 void hc_sched_job_name(const char *job_id, char *out, size_t len) {
     if (len == 0) return;
