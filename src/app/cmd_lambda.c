@@ -9,7 +9,10 @@
  *     invocations;
  *   - anything else is an invocation error (/error).
  * The store and the executor come from the configuration as in serve
- * (HC_STORE, HC_EXECUTOR); the executor is woken after each submit. A
+ * (HC_STORE, HC_EXECUTOR); a submit runs one executor pass before it is
+ * answered (submit_sync: with aws-batch the SubmitJob is made and the
+ * batch_job_id stored before the 202, as the process may be frozen right
+ * after it). A
  * failure before the loop (configuration, store, storage) is reported to
  * /init/error and the process exits (Lambda then starts a new one).
  *
@@ -164,7 +167,8 @@ int hc_cmd_lambda(int argc, char **argv) {
     hc_http_env henv = {.cfg = &app.cfg,
                         .store = app.store,
                         .storage = app.storage,
-                        .validate = hc_render_validate};
+                        .validate = hc_render_validate,
+                        .submit_sync = true};
     if ((rc = hc_api_open(&henv, &app.api, &err))) goto init_failed;
     hc_executor_env xenv = {.cfg = &app.cfg,
                             .store = app.store,

@@ -47,6 +47,9 @@ typedef struct recon {
     const hc_config *cfg;
     hc_store *store;
     pthread_t thread;
+    /* One pass at a time: the loop's and hc_reconcile_once's (the Lambda's
+     * submit and scheduled event), so a queued job is submitted once. */
+    pthread_mutex_t pass_mu;
     pthread_mutex_t mu; /* guards everything below but next_probe_us (loop thread only) */
     pthread_cond_t cv;
     bool wake, closing, started;
@@ -374,8 +377,10 @@ static void reconcile(recon *R) {
 
 void hc_reconcile_once(hc_executor *x) {
     recon *R = of(x);
+    pthread_mutex_lock(&R->pass_mu);
     fill(R);
     reconcile(R);
+    pthread_mutex_unlock(&R->pass_mu);
 }
 
 static void *loop(void *arg) {
@@ -385,11 +390,13 @@ static void *loop(void *arg) {
         bool closing = R->closing;
         pthread_mutex_unlock(&R->mu);
         if (closing) break;
+        pthread_mutex_lock(&R->pass_mu);
         fill(R);
         if (hc_wall_us() >= R->next_probe_us) {
             reconcile(R);
             R->next_probe_us = hc_wall_us() + PROBE_US;
         }
+        pthread_mutex_unlock(&R->pass_mu);
         pthread_mutex_lock(&R->mu);
         if (!R->wake && !R->closing) {
             struct timespec ts;
@@ -424,6 +431,7 @@ int hc_reconcile_open(hc_executor *x, const hc_sched_backend *sb, const hc_execu
         return rc;
     }
     R->track = hc_xcalloc(TRACK_MAX, sizeof *R->track);
+    pthread_mutex_init(&R->pass_mu, NULL);
     pthread_mutex_init(&R->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -436,6 +444,7 @@ int hc_reconcile_open(hc_executor *x, const hc_sched_backend *sb, const hc_execu
                    strerror(rc));
         pthread_cond_destroy(&R->cv);
         pthread_mutex_destroy(&R->mu);
+        pthread_mutex_destroy(&R->pass_mu);
         sb->close(R->sched);
         free(R->sched);
         free(R->track);
@@ -456,6 +465,7 @@ void hc_reconcile_close(hc_executor *x, int64_t deadline_us) {
     pthread_join(R->thread, NULL);
     pthread_cond_destroy(&R->cv);
     pthread_mutex_destroy(&R->mu);
+    pthread_mutex_destroy(&R->pass_mu);
     R->sched->backend->close(R->sched);
     free(R->sched);
     free(R->track);

@@ -2,7 +2,8 @@
  * health and metrics.
  *
  * Invariant: a 2xx to POST /render is sent only after hc_store_create
- * returned (the job is durable); the executor is woken after that. A
+ * returned (the job is durable); the executor is woken (or run, with
+ * submit_sync) after that. A
  * resubmitted job_id is idempotent when the request is the same (same
  * request_sha256 of the canonical JSON: 200 with the stored job) and a
  * conflict otherwise (409); nothing is ever overwritten. */
@@ -125,8 +126,19 @@ void http_api_submit(http_req *r) {
     hc_log_set_job(job.job_id);
     HC_INFO("http", "job submitted (%d images, priority %d)", req->n_images, job.priority);
     hc_log_set_job(NULL);
-    reply_job(r, HTTP_ACCEPTED, &job, true);
     hc_executor *x = executor(api);
+    if (x && api->env.submit_sync) {
+        /* The job is durable: submit it now, then answer with what the
+         * store holds (processing with its batch_job_id, or still queued). */
+        hc_executor_reconcile(x);
+        hc_job now = {0};
+        hc_err gerr = {0};
+        if (hc_store_get(api->env.store, job.job_id, &now, &gerr) == 0) {
+            hc_job_fini(&job);
+            job = now;
+        }
+    }
+    reply_job(r, HTTP_ACCEPTED, &job, true);
     if (x) hc_executor_wake(x);
 done:
     hc_job_fini(&job);

@@ -16,7 +16,7 @@
  * JSON of hc_job_status_json.
  *
  * Invariant: a 2xx to POST /render means the job is in the store (durable);
- * the executor is only woken after that. */
+ * the executor is only woken (or, with submit_sync, run) after that. */
 #ifndef HC_HTTP_H
 #define HC_HTTP_H
 
@@ -43,6 +43,14 @@ typedef struct hc_http_env {
      * HC_EINVAL naming the field is a 400 and nothing is stored. NULL: no
      * further check. */
     int (*validate)(const hc_request *req, hc_err *err);
+    /* After a new job is stored, run one executor pass in the handler
+     * (hc_executor_reconcile: the job submitted to a remote scheduler and
+     * its batch_job_id stored) and answer with the job as it is then,
+     * instead of only waking the executor. For `lambda`, whose process may
+     * be frozen as soon as it answers (DESIGN.md §11: SubmitJob ->
+     * batch_job_id stored -> 202). A failed submission leaves the job
+     * queued for the next pass; the answer is a 202 all the same. */
+    bool submit_sync;
 } hc_http_env;
 
 /* ---- the API handlers, independent of any server -------------------------
