@@ -4,6 +4,7 @@
 #include "core/hc_core.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -317,6 +318,146 @@ long hc_test_http(const char *method, const char *url, const char *body, const c
     else
         free(hb.p);
     return status;
+}
+
+int hc_test_spawn(const char *cmd) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return (int)pid;
+}
+
+int hc_test_py(const char *script, const char *args, int *pid) {
+    char portfile[PATH_MAX + 256], cmd[4 * PATH_MAX + 8192];
+    snprintf(portfile, sizeof portfile, "%s/.%s-port", tmpdir, script);
+    unlink(portfile);
+    snprintf(cmd, sizeof cmd, "exec python3 %s/tests/data/%s %s %s 2>>%s/%s.log", root, script,
+             portfile, args ? args : "", tmpdir, script);
+    int p = hc_test_spawn(cmd);
+    if (p < 0) return -1;
+    if (pid) *pid = p;
+    for (int i = 0; i < 400; i++) {
+        char *s = hc_test_read_file(portfile, NULL);
+        if (s && strchr(s, '\n')) {
+            int port = atoi(s);
+            free(s);
+            return port;
+        }
+        free(s);
+        hc_test_sleep_ms(25);
+    }
+    return -1;
+}
+
+static pid_t dynalite_pid;
+static int dynalite_stdin = -1;
+
+void hc_test_dynalite_stop(void) {
+    if (dynalite_pid <= 0) return;
+    close(dynalite_stdin);
+    kill(dynalite_pid, SIGTERM);
+    waitpid(dynalite_pid, NULL, 0);
+    dynalite_pid = 0;
+    dynalite_stdin = -1;
+}
+
+bool hc_test_dynalite_installed(void) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tests/emulators/node_modules/dynalite/index.js", root);
+    return access(path, R_OK) == 0;
+}
+
+int hc_test_dynalite(void) {
+    char portfile[PATH_MAX + 32], script[PATH_MAX];
+    snprintf(portfile, sizeof portfile, "%s/.dynalite-port", tmpdir);
+    snprintf(script, sizeof script, "%s/tests/data/dynalite.js", root);
+    unlink(portfile);
+    int in[2];
+    if (pipe(in) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(in[0], STDIN_FILENO);
+        close(in[0]);
+        close(in[1]);
+        execlp("node", "node", script, portfile, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    fcntl(in[1], F_SETFD, FD_CLOEXEC);
+    dynalite_pid = pid;
+    dynalite_stdin = in[1];
+    for (int i = 0; i < 400; i++) {
+        char *t = hc_test_read_file(portfile, NULL);
+        int port = t ? atoi(t) : 0;
+        free(t);
+        if (port > 0) {
+            char ep[64];
+            snprintf(ep, sizeof ep, "http://127.0.0.1:%d", port);
+            setenv("AWS_ENDPOINT_URL_DYNAMODB", ep, 1);
+            setenv("AWS_REGION", "us-east-1", 1);
+            setenv("AWS_ACCESS_KEY_ID", "AKIDTESTDYNALITE", 1);
+            setenv("AWS_SECRET_ACCESS_KEY", "dynalite-checks-no-signature", 1);
+            unsetenv("AWS_SESSION_TOKEN");
+            unsetenv("AWS_PROFILE");
+            return port;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) break;
+        hc_test_sleep_ms(25);
+    }
+    hc_test_dynalite_stop();
+    return -1;
+}
+
+int hc_test_docker_reachable(char *why, size_t len) {
+    char *out = NULL;
+    int rc = hc_test_run("docker info --format '{{.ServerVersion}}' 2>&1", &out);
+    if (rc != 0) {
+        /* Its first non-empty line (the format's empty output comes first). */
+        const char *m = out ? out + strspn(out, "\n") : "";
+        snprintf(why, len, "docker daemon not reachable (`docker info`: %.*s)",
+                 (int)strcspn(m, "\n"), m);
+    }
+    free(out);
+    return rc;
+}
+
+int hc_test_docker_build(const char *flavours) {
+    char cmd[2 * PATH_MAX + 256];
+    snprintf(cmd, sizeof cmd, "%s/scripts/docker-build.sh %s >%s/docker-build.log 2>&1", root,
+             flavours ? flavours : "", tmpdir);
+    return hc_test_run(cmd, NULL);
+}
+
+char *hc_test_apigw_event(const char *method, const char *path, const char *query,
+                          const char *headers, const char *body, bool b64) {
+    json_t *h = headers ? json_loads(headers, 0, NULL) : json_object();
+    json_t *ev = json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s, "
+        "s:s, s:I}, s:b}",
+        "version", "2.0", "routeKey", "$default", "rawPath", path, "rawQueryString",
+        query ? query : "", "headers", h, "requestContext", "accountId", "123456789012", "apiId",
+        "abc123", "domainName", "abc123.execute-api.us-east-1.amazonaws.com", "requestId",
+        "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "http", "method", method, "path", path, "protocol",
+        "HTTP/1.1", "sourceIp", "192.0.2.1", "userAgent", "agent", "stage", "$default", "time",
+        "03/Dec/2026:12:00:00 +0000", "timeEpoch", (json_int_t)1796299200000, "isBase64Encoded",
+        b64);
+    if (body) json_object_set_new(ev, "body", json_string(body));
+    char *s = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    return s;
+}
+
+json_t *hc_test_lambda_invoke(int port, const char *event) {
+    char url[128], *resp = NULL;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/test/invoke?wait=60", port);
+    long st = hc_test_http("POST", url, event, NULL, &resp, NULL);
+    json_t *j = st == 200 && resp ? json_loads(resp, 0, NULL) : NULL;
+    free(resp);
+    return j;
 }
 
 static void rm_rf(const char *path) {

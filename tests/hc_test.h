@@ -8,6 +8,7 @@
 #ifndef HC_TEST_H
 #define HC_TEST_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -98,5 +99,40 @@ int hc_test_serve(const char *data_dir, const char *args, char *url, size_t url_
  * may be NULL). */
 long hc_test_http(const char *method, const char *url, const char *body, const char *headers,
                   char **resp, char **hdrs);
+
+/* Run `sh -c cmd` in the background; returns its pid or -1 (killed with
+ * the test's process group if still running). */
+int hc_test_spawn(const char *cmd);
+
+/* Start tests/data/SCRIPT PORTFILE ARGS (python3; ARGS: shell words, may be
+ * NULL; stderr into tmpdir/SCRIPT.log), a stand-in that writes "PORT\n" to
+ * PORTFILE once it listens. Returns the port or -1; *pid its pid (pid may
+ * be NULL). Killed with the test. */
+int hc_test_py(const char *script, const char *args, int *pid);
+
+/* dynalite (tests/data/dynalite.js, in memory) on an ephemeral loopback
+ * port; points this process's AWS context at it (AWS_ENDPOINT_URL_DYNAMODB,
+ * region us-east-1, dummy keys: it checks no signature). Returns the port
+ * or -1. It exits when the test process does, or at hc_test_dynalite_stop. */
+int hc_test_dynalite(void);
+void hc_test_dynalite_stop(void);
+bool hc_test_dynalite_installed(void);
+
+/* 0 when the Docker daemon answers; else the reason in why (for SKIP). */
+int hc_test_docker_reachable(char *why, size_t len);
+/* scripts/docker-build.sh FLAVOURS ("cpu", "cpu gpu"; NULL both): the
+ * images from this tree (cached layers when nothing changed), its log in
+ * tmpdir/docker-build.log. Returns its exit status. */
+int hc_test_docker_build(const char *flavours);
+
+/* An API Gateway HTTP API event (payload 2.0) as API Gateway sends it
+ * (lower-case header names; headers: JSON object text or NULL); caller
+ * frees. */
+char *hc_test_apigw_event(const char *method, const char *path, const char *query,
+                          const char *headers, const char *body, bool b64);
+/* Queue event at the Lambda Runtime API stand-in (tests/data/
+ * lambda_runtime.py) on port and wait for its answer: the stand-in's record
+ * ({kind, body, ...}; caller decrefs), NULL on a timeout. */
+json_t *hc_test_lambda_invoke(int port, const char *event);
 
 #endif

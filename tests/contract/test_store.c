@@ -31,71 +31,7 @@ typedef void (*store_body)(hc_store *s, const char *spec);
 
 /* ---- the DynamoDB-compatible server ----------------------------------------- */
 
-static pid_t dynalite_pid;
-static int dynalite_stdin = -1;
-
-static void stop_dynalite(void) {
-    if (dynalite_pid <= 0) return;
-    close(dynalite_stdin);
-    kill(dynalite_pid, SIGTERM);
-    waitpid(dynalite_pid, NULL, 0);
-    dynalite_pid = 0;
-    dynalite_stdin = -1;
-}
-
-/* Start dynalite (tests/data/dynalite.js) on an ephemeral port and point the
- * AWS context of this (forked) test at it: region us-east-1, dummy keys (it
- * checks no signature). Returns the port or -1. */
-static int start_dynalite(void) {
-    char portfile[PATH_MAX], script[PATH_MAX];
-    snprintf(portfile, sizeof portfile, "%s/.dynalite-port", hc_test_tmpdir());
-    snprintf(script, sizeof script, "%s/tests/data/dynalite.js", hc_test_root());
-    unlink(portfile);
-    int in[2];
-    if (pipe(in) != 0) return -1;
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        dup2(in[0], STDIN_FILENO);
-        close(in[0]);
-        close(in[1]);
-        execlp("node", "node", script, portfile, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    fcntl(in[1], F_SETFD, FD_CLOEXEC);
-    dynalite_pid = pid;
-    dynalite_stdin = in[1];
-    for (int i = 0; i < 400; i++) {
-        char *t = hc_test_read_file(portfile, NULL);
-        int port = t ? atoi(t) : 0;
-        free(t);
-        if (port > 0) {
-            char ep[64];
-            snprintf(ep, sizeof ep, "http://127.0.0.1:%d", port);
-            setenv("AWS_ENDPOINT_URL_DYNAMODB", ep, 1);
-            setenv("AWS_REGION", "us-east-1", 1);
-            setenv("AWS_ACCESS_KEY_ID", "AKIDTESTDYNALITE", 1);
-            setenv("AWS_SECRET_ACCESS_KEY", "dynalite-checks-no-signature", 1);
-            unsetenv("AWS_SESSION_TOKEN");
-            unsetenv("AWS_PROFILE");
-            return port;
-        }
-        if (waitpid(pid, NULL, WNOHANG) == pid) break;
-        hc_test_sleep_ms(25);
-    }
-    stop_dynalite();
-    return -1;
-}
-
 #define DDB_TABLE "hydra-compose-jobs"
-
-static bool dynalite_installed(void) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/tests/emulators/node_modules/dynalite/index.js",
-             hc_test_root());
-    return access(path, R_OK) == 0;
-}
 
 static void store_spec(const char *backend, char *spec, size_t len) {
     if (strcmp(backend, "mem") == 0 || strcmp(backend, "fault") == 0)
@@ -108,12 +44,12 @@ static void store_spec(const char *backend, char *spec, size_t len) {
 
 /* A DynamoDB-compatible server with the jobs table, for this test. */
 static bool dynamodb_ready(void) {
-    if (!dynalite_installed()) {
+    if (!hc_test_dynalite_installed()) {
         hc_test_skip("dynalite is not installed (scripts/install-deps.sh installs "
                      "tests/emulators)");
         return false;
     }
-    if (start_dynalite() < 0) {
+    if (hc_test_dynalite() < 0) {
         hc_test_fail(__FILE__, __LINE__, "cannot start dynalite (node %s)",
                      "tests/data/dynalite.js");
         return false;
@@ -121,7 +57,7 @@ static bool dynamodb_ready(void) {
     hc_err err = {0};
     if (hc_store_dynamodb_create_table(DDB_TABLE, &err) != 0) {
         hc_test_fail(__FILE__, __LINE__, "create table: %s", err.msg);
-        stop_dynalite();
+        hc_test_dynalite_stop();
         return false;
     }
     return true;
@@ -147,7 +83,7 @@ static void run_store_test(const char *backend, store_body body) {
     } else {
         hc_test_fail(__FILE__, __LINE__, "open %s: %d %s", spec, rc, err.msg);
     }
-    if (ddb) stop_dynalite();
+    if (ddb) hc_test_dynalite_stop();
 }
 
 #define STORE_TEST(name)                                                                           \
@@ -1565,7 +1501,7 @@ HC_TEST_T(store_dynamodb_table_and_ttl, 120) {
     json_decref(r);
     hc_job_fini(&j);
     hc_store_close(s);
-    stop_dynalite();
+    hc_test_dynalite_stop();
 }
 
 HC_TEST_T(store_dynamodb_open_errors, 60) {
@@ -1596,7 +1532,7 @@ HC_TEST_T(store_dynamodb_open_errors, 60) {
     CHECKF(strstr(err.msg, "400 KB"), "%s", err.msg);
     hc_job_fini(&big);
     hc_store_close(s);
-    stop_dynalite();
+    hc_test_dynalite_stop();
 }
 
 /* `hydra-compose jobs create-table` makes the table for HC_STORE (and the
@@ -1614,7 +1550,7 @@ HC_TEST_T(store_dynamodb_jobs_create_table, 120) {
                strstr(out, "{\"jobs\":[],\"next_cursor\":null}"),
            "%s", out ? out : "");
     free(out);
-    stop_dynalite();
+    hc_test_dynalite_stop();
 }
 
 /* The server on the DynamoDB store (DESIGN.md §11 step 2): a submit is a
@@ -1649,7 +1585,7 @@ HC_TEST_T(store_dynamodb_serve_submit_status_cancel, 120) {
     CHECKF(hc_store_open("dynamodb:" DDB_TABLE, &s, &err) == 0, "%s", err.msg);
     CHECK(status_of(s, "srv-1") == HC_JOB_CANCELED);
     hc_store_close(s);
-    stop_dynalite();
+    hc_test_dynalite_stop();
 }
 
 /* A whole job on the DynamoDB store: the server's worker process opens the
@@ -1701,7 +1637,7 @@ HC_TEST_T(store_dynamodb_serve_renders_a_job, 300) {
     CHECKF(resp && strstr(resp, "\"state\":\"delivered\"") && strstr(resp, "\"delivered_at\":\"20"),
            "%s", resp ? resp : "");
     free(resp);
-    stop_dynalite();
+    hc_test_dynalite_stop();
 }
 
 /* ---- fault injection ---------------------------------------------------------- */

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for the AWS Batch API, for the executor tests (python3 stdlib).
 
-Usage: batch_api.py PORTFILE [--run CMD] [--lose] [--stall-queue NAME]...
-                             [--retry-attempts N]
+Usage: batch_api.py PORTFILE [--run CMD] [--kill CMD] [--lose]
+                             [--stall-queue NAME]... [--retry-attempts N]
 
 Binds 127.0.0.1 on an ephemeral port and writes "PORT\\n" to PORTFILE (temp
 file + rename). Follows the documented REST JSON shapes of the Batch API
@@ -31,7 +31,13 @@ Running: with --run CMD a job becomes RUNNING by spawning CMD (shell words)
 with the job's containerOverrides.environment plus AWS_BATCH_JOB_ID,
 AWS_BATCH_JOB_ATTEMPT, AWS_BATCH_JQ_NAME in its environment; exit 0 ->
 SUCCEEDED; exit 3 -> another attempt while attempts < --retry-attempts (the
-job definitions' retry strategy: exit 3 retried), else FAILED. Jobs in a
+job definitions' retry strategy: exit 3 retried), else FAILED. CMD is a
+template: {env} becomes "-e NAME" for each of those per-job variables (for
+`docker run`, whose client passes the values on from its environment) and
+{name} a name unique to the attempt ("hc-<jobId>-<attempt>", e.g. a
+container name). --kill CMD (a template with {name}) is run when an attempt
+is reclaimed or terminated, after the signal to CMD's process (the container
+a `docker run` client started outlives a SIGKILL of the client). Jobs in a
 --stall-queue stay RUNNABLE (no capacity). With --lose, submitted jobs are
 accepted and then forgotten (DescribeJobs does not return them).
 
@@ -57,7 +63,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-ARGS = {"run": None, "lose": False, "stall": set(), "retry_attempts": 2}
+ARGS = {"run": None, "kill": None, "lose": False, "stall": set(), "retry_attempts": 2}
 JOBS = {}
 LOG = []
 LOCK = threading.Lock()
@@ -82,14 +88,26 @@ def start_attempt(job):
         return
     n = len(job["attempts"]) + 1
     env = dict(os.environ)
+    names = []
     for e in job["container"]["environment"]:
         env[e["name"]] = e["value"]
+        names.append(e["name"])
     env["AWS_BATCH_JOB_ID"] = job["jobId"]
     env["AWS_BATCH_JOB_ATTEMPT"] = str(n)
     env["AWS_BATCH_JQ_NAME"] = job["jobQueue"]
+    names += ["AWS_BATCH_JOB_ID", "AWS_BATCH_JOB_ATTEMPT", "AWS_BATCH_JQ_NAME"]
+    name = "hc-%s-%d" % (job["jobId"], n)
+    argv = []
+    for w in shlex.split(ARGS["run"]):
+        if w == "{env}":
+            for k in names:
+                argv += ["-e", k]
+        else:
+            argv.append(w.replace("{name}", name))
     # Same process group as the stand-in: whoever kills the group (the
     # test runner) kills the workers too.
-    proc = subprocess.Popen(shlex.split(ARGS["run"]), env=env, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL)
+    job["_name"] = name
     attempt = {"container": {}, "startedAt": now_ms()}
     job["attempts"].append(attempt)
     job["status"] = "RUNNING"
@@ -122,15 +140,20 @@ def watch(job, proc, attempt):
             job["stoppedAt"] = now_ms()
 
 
-def kill(job):
+def kill(job, sig=signal.SIGKILL):
     proc = job.get("_proc")
     job["_proc"] = None
     job["pid"] = None
     if proc and proc.poll() is None:
         try:
-            os.kill(proc.pid, signal.SIGKILL)
+            os.kill(proc.pid, sig)
         except ProcessLookupError:
             pass
+        if ARGS["kill"]:
+            name = job.get("_name", "")
+            subprocess.run([w.replace("{name}", name) for w in shlex.split(ARGS["kill"])],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -236,14 +259,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.client_error("Job " + jid + " not found")
         job["terminated"] = True
         if job["status"] not in ("SUCCEEDED", "FAILED"):
-            proc = job.get("_proc")
-            job["_proc"] = None
-            job["pid"] = None
-            if proc and proc.poll() is None:  # SIGTERM, as ECS stops a task
-                try:
-                    os.kill(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+            kill(job, signal.SIGTERM)  # SIGTERM, as ECS stops a task
             job["status"] = "FAILED"
             job["statusReason"] = reason
             job["stoppedAt"] = now_ms()
@@ -271,6 +287,8 @@ def main():
         a = argv.pop(0)
         if a == "--run":
             ARGS["run"] = argv.pop(0)
+        elif a == "--kill":
+            ARGS["kill"] = argv.pop(0)
         elif a == "--lose":
             ARGS["lose"] = True
         elif a == "--stall-queue":

@@ -23,34 +23,6 @@
 
 static const char *SMALL = "{\"target_duration\":2,\"resolution\":\"720p\",\"quality\":\"draft\"}";
 
-/* Start tests/data/SCRIPT PORTFILE ARGS (stderr into tmpdir/NAME.log);
- * returns its port, *pid its pid. */
-static int start_py(const char *script, const char *args, int *pid) {
-    char portfile[PATH_MAX], cmd[8192];
-    snprintf(portfile, sizeof portfile, "%s/.%s-port", hc_test_tmpdir(), script);
-    unlink(portfile);
-    snprintf(cmd, sizeof cmd, "exec python3 %s/tests/data/%s %s %s 2>>%s/%s.log", hc_test_root(),
-             script, portfile, args ? args : "", hc_test_tmpdir(), script);
-    pid_t p = fork();
-    if (p < 0) return -1;
-    if (p == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    *pid = (int)p;
-    for (int i = 0; i < 400; i++) {
-        char *s = hc_test_read_file(portfile, NULL);
-        if (s && strchr(s, '\n')) {
-            int port = atoi(s);
-            free(s);
-            return port;
-        }
-        free(s);
-        hc_test_sleep_ms(25);
-    }
-    return -1;
-}
-
 static void stop_pid(int pid) {
     if (pid <= 0) return;
     kill(pid, SIGTERM);
@@ -125,7 +97,7 @@ static bool world_start(world *w, const char *queues, const char *standin_args,
     snprintf(args, sizeof args,
              "--run \"sh -c 'exec %s worker --public-url \\\"\\$(cat %s)\\\"'\" %s", hc_test_bin(),
              w->pubfile, standin_args ? standin_args : "");
-    w->batch_port = start_py("batch_api.py", args, &w->batch_pid);
+    w->batch_port = hc_test_py("batch_api.py", args, &w->batch_pid);
     if (w->batch_port <= 0) return false;
     snprintf(w->batch, sizeof w->batch, "http://127.0.0.1:%d", w->batch_port);
     setenv("AWS_ENDPOINT_URL_BATCH", w->batch, 1);
@@ -206,8 +178,8 @@ static json_t *standin_job(const world *w, const char *id, const char *queue) {
         size_t i;
         json_t *e;
         bool mine = false;
-        json_array_foreach(env, i, e) mine |= !strcmp(sget(e, "name"), "HC_JOB_ID") &&
-                                              !strcmp(sget(e, "value"), id);
+        json_array_foreach(env, i, e) mine |=
+            !strcmp(sget(e, "name"), "HC_JOB_ID") && !strcmp(sget(e, "value"), id);
         if (mine && (!queue || !strcmp(sget(j, "jobQueue"), queue))) {
             found = json_incref(j);
             break;
@@ -219,8 +191,7 @@ static json_t *standin_job(const world *w, const char *id, const char *queue) {
 
 /* standin_job, waiting up to 5 s for its status to be want (the worker
  * writes the final state before it exits). */
-static json_t *standin_job_in(const world *w, const char *id, const char *queue,
-                              const char *want) {
+static json_t *standin_job_in(const world *w, const char *id, const char *queue, const char *want) {
     json_t *j = NULL;
     for (int i = 0; i < 100; i++) {
         json_decref(j);
@@ -246,7 +217,7 @@ HC_TEST_T(batch_standin_shapes_checked_with_botocore, 60) {
     if (hc_test_run("python3 -c 'import botocore' 2>/dev/null", NULL) != 0)
         SKIP("python3-botocore is not installed");
     int pid = 0;
-    int port = start_py("batch_api.py", "--run true", &pid);
+    int port = hc_test_py("batch_api.py", "--run true", &pid);
     CHECK(port > 0);
     char cmd[PATH_MAX + 128], *out = NULL;
     snprintf(cmd, sizeof cmd, "python3 %s/tests/data/batch_api_check.py http://127.0.0.1:%d",
@@ -287,8 +258,8 @@ HC_TEST_T(batch_serve_jobs_complete_through_batch_workers, 300) {
     CHECK(sj);
     /* batch_job_id is the Batch jobId; the job ran as hc-<id> on its queue
      * with its definition, and the override carried only HC_JOB_ID. */
-    CHECKF(!strcmp(sget(a, "batch_job_id"), sget(sj, "jobId")), "%s vs %s",
-           sget(a, "batch_job_id"), sget(sj, "jobId"));
+    CHECKF(!strcmp(sget(a, "batch_job_id"), sget(sj, "jobId")), "%s vs %s", sget(a, "batch_job_id"),
+           sget(sj, "jobId"));
     CHECK(!strcmp(sget(sj, "jobName"), "hc-bj-1"));
     CHECK(!strcmp(sget(sj, "jobDefinition"), "jd-cpu"));
     CHECK(!strcmp(sget(sj, "status"), "SUCCEEDED"));
@@ -369,10 +340,12 @@ HC_TEST_T(batch_auto_moves_from_gpu_queue_to_cpu_queue, 240) {
     bool ok = world_start(&w, "gpu+cpu", "--stall-queue q-gpu", NULL);
     unsetenv("HC_GPU_WAIT_S");
     CHECK(ok);
-    CHECK(submit(&w, "auto-1", "{\"target_duration\":2,\"resolution\":\"720p\",\"quality\":"
-                               "\"draft\",\"hardware\":\"auto\"}") == 202);
-    CHECK(submit(&w, "gpu-1", "{\"target_duration\":2,\"resolution\":\"720p\",\"quality\":"
-                              "\"draft\",\"hardware\":\"gpu\"}") == 202);
+    CHECK(submit(&w, "auto-1",
+                 "{\"target_duration\":2,\"resolution\":\"720p\",\"quality\":"
+                 "\"draft\",\"hardware\":\"auto\"}") == 202);
+    CHECK(submit(&w, "gpu-1",
+                 "{\"target_duration\":2,\"resolution\":\"720p\",\"quality\":"
+                 "\"draft\",\"hardware\":\"gpu\"}") == 202);
     json_t *a = wait_status(&w, "auto-1", NULL, 180);
     CHECK(a);
     CHECKF(!strcmp(sget(a, "status"), "completed"), "%s: %s", sget(a, "status"),
@@ -497,7 +470,7 @@ HC_TEST_T(batch_worker_from_parameters_with_secrets_and_signed_callback, 300) {
                      "\\\"OPENAI_API_KEY\\\":\\\"REPLACE_ME\\\"}\"}";
     CHECK(hc_test_write_file(secrets, sj, strlen(sj)) == 0);
     int spid = 0;
-    int sport = start_py("secrets_api.py", secrets, &spid);
+    int sport = hc_test_py("secrets_api.py", secrets, &spid);
     CHECK(sport > 0);
     char body[2048], env[8192];
     snprintf(body, sizeof body,

@@ -25,35 +25,12 @@
 /* Captions in the three CJK scripts the caption code picks fonts for. */
 #define CAPTION "안녕하세요 こんにちは 你好"
 
-/* 0 when the daemon answers; else the reason in why. */
-static int docker_reachable(char *why, size_t len) {
-    char *out = NULL;
-    int rc = hc_test_run("docker info --format '{{.ServerVersion}}' 2>&1", &out);
-    if (rc != 0) {
-        /* Its first non-empty line (the format's empty output comes first). */
-        const char *m = out ? out + strspn(out, "\n") : "";
-        snprintf(why, len, "docker daemon not reachable (`docker info`: %.*s)",
-                 (int)strcspn(m, "\n"), m);
-    }
-    free(out);
-    return rc;
-}
-
-/* Build (or confirm, from the layer cache) both images from this tree.
- * Returns 0, or the build's exit status with its log tail in tmpdir. */
-static int build_images(void) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s/scripts/docker-build.sh >%s/docker-build.log 2>&1",
-             hc_test_root(), hc_test_tmpdir());
-    return hc_test_run(cmd, NULL);
-}
-
 #define NEED_IMAGES()                                                                              \
     do {                                                                                           \
         char why_[512];                                                                            \
-        if (docker_reachable(why_, sizeof why_) != 0) SKIP(why_);                                  \
-        CHECKF(build_images() == 0, "scripts/docker-build.sh failed: see %s/docker-build.log",     \
-               hc_test_tmpdir());                                                                  \
+        if (hc_test_docker_reachable(why_, sizeof why_) != 0) SKIP(why_);                          \
+        CHECKF(hc_test_docker_build(NULL) == 0,                                                    \
+               "scripts/docker-build.sh failed: see %s/docker-build.log", hc_test_tmpdir());       \
     } while (0)
 
 /* A directory the image's user can write, with n 1280x720 JPEGs and a 2 s
@@ -73,8 +50,7 @@ static int make_job(const char *dir, const char *hw, const char *caption) {
     if (hc_test_write_file(path, spec, strlen(spec)) != 0) return -1;
     char cmd[2048];
     /* As root: the image's user owns it (as on Batch); else open to all. */
-    snprintf(cmd, sizeof cmd, "chown -R 10001:10001 %s 2>/dev/null || chmod -R a+rwX %s", dir,
-             dir);
+    snprintf(cmd, sizeof cmd, "chown -R 10001:10001 %s 2>/dev/null || chmod -R a+rwX %s", dir, dir);
     return hc_test_run(cmd, NULL);
 }
 
@@ -141,11 +117,12 @@ HC_TEST_T(docker_images_run_as_uid_10001_with_the_worker_entry_point, 900) {
                "%s config: %s", images[i], out);
         free(out);
         /* What the process really is, and that its home is writable. */
-        snprintf(cmd, sizeof cmd,
-                 "docker run --rm --network none --entrypoint /bin/sh %s -c "
-                 "'id -u; id -g; touch /data/w && echo writable; test -w /etc && echo etc-writable; "
-                 "command -v cc gcc make || echo no-compiler'",
-                 images[i]);
+        snprintf(
+            cmd, sizeof cmd,
+            "docker run --rm --network none --entrypoint /bin/sh %s -c "
+            "'id -u; id -g; touch /data/w && echo writable; test -w /etc && echo etc-writable; "
+            "command -v cc gcc make || echo no-compiler'",
+            images[i]);
         CHECK(hc_test_run(cmd, &out) == 0);
         CHECKF(strcmp(out, "10001\n10001\nwritable\nno-compiler\n") == 0, "%s: %s", images[i], out);
         free(out);
@@ -271,11 +248,12 @@ HC_TEST_T(docker_cpu_image_renders_as_lambda_runs_it_read_only_any_uid, 900) {
     char dir[1024], cmd[4096], *out = NULL;
     snprintf(dir, sizeof dir, "%s/job", hc_test_tmpdir());
     CHECK(make_job(dir, "auto", CAPTION) == 0);
-    snprintf(cmd, sizeof cmd,
-             "docker run --rm --network none --read-only --tmpfs /tmp -u 993:990 -v %s:/job:ro "
-             "--entrypoint /bin/sh %s -c '/usr/local/bin/hydra-compose render /job/job.json -o "
-             "/tmp/out.mp4 --json 2>/tmp/err && echo size=$(stat -c %%s /tmp/out.mp4); cat /tmp/err'",
-             dir, IMG_CPU);
+    snprintf(
+        cmd, sizeof cmd,
+        "docker run --rm --network none --read-only --tmpfs /tmp -u 993:990 -v %s:/job:ro "
+        "--entrypoint /bin/sh %s -c '/usr/local/bin/hydra-compose render /job/job.json -o "
+        "/tmp/out.mp4 --json 2>/tmp/err && echo size=$(stat -c %%s /tmp/out.mp4); cat /tmp/err'",
+        dir, IMG_CPU);
     int rc = hc_test_run(cmd, &out);
     CHECKF(rc == 0, "exit %d: %s", rc, out ? out : "");
     /* The result line, the MP4's size, then stderr (nothing from fontconfig). */
@@ -290,14 +268,13 @@ HC_TEST_T(docker_cpu_image_renders_as_lambda_runs_it_read_only_any_uid, 900) {
  * API stand-in at port; the runtime's answer ({statusCode, body, ...}),
  * or NULL. */
 static json_t *lambda_invoke(int port, const char *method, const char *path, const char *body) {
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:{s:s, s:s, s:{s:s, s:s, s:s, s:s}, "
-                           "s:s, s:I}, s:b}",
-                           "version", "2.0", "routeKey", "$default", "rawPath", path,
-                           "rawQueryString", "", "headers", "requestContext", "requestId",
-                           "docker-1", "stage", "$default", "http", "method", method, "path", path,
-                           "protocol", "HTTP/1.1", "sourceIp", "192.0.2.1", "time",
-                           "03/Dec/2026:12:00:00 +0000", "timeEpoch", (json_int_t)1796299200000,
-                           "isBase64Encoded", 0);
+    json_t *ev = json_pack(
+        "{s:s, s:s, s:s, s:s, s:{}, s:{s:s, s:s, s:{s:s, s:s, s:s, s:s}, "
+        "s:s, s:I}, s:b}",
+        "version", "2.0", "routeKey", "$default", "rawPath", path, "rawQueryString", "", "headers",
+        "requestContext", "requestId", "docker-1", "stage", "$default", "http", "method", method,
+        "path", path, "protocol", "HTTP/1.1", "sourceIp", "192.0.2.1", "time",
+        "03/Dec/2026:12:00:00 +0000", "timeEpoch", (json_int_t)1796299200000, "isBase64Encoded", 0);
     if (body) json_object_set_new(ev, "body", json_string(body));
     char *text = json_dumps(ev, JSON_COMPACT), url[128], *resp = NULL;
     json_decref(ev);
@@ -350,8 +327,8 @@ HC_TEST_T(docker_cpu_image_serves_api_gateway_events_as_the_lambda, 900) {
                               "{\"job_id\":\"dock-1\",\"images\":[{\"url\":\"https://example.com/"
                               "a.jpg\"},{\"url\":\"https://example.com/b.jpg\"}]}");
     json_t *r2 = lambda_invoke(port, "GET", "/render/nope", NULL);
-    snprintf(cmd, sizeof cmd, "docker logs %s >%s/lambda.log 2>&1; docker rm -f %s >/dev/null", name,
-             hc_test_tmpdir(), name);
+    snprintf(cmd, sizeof cmd, "docker logs %s >%s/lambda.log 2>&1; docker rm -f %s >/dev/null",
+             name, hc_test_tmpdir(), name);
     hc_test_run(cmd, NULL);
     kill(rt, SIGTERM);
     waitpid(rt, NULL, 0);

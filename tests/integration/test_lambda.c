@@ -23,28 +23,7 @@
 
 /* The stand-in on an ephemeral port; returns the port or -1. */
 static int start_runtime(void) {
-    char portfile[PATH_MAX];
-    snprintf(portfile, sizeof portfile, "%s/.lambda-port", hc_test_tmpdir());
-    unlink(portfile);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        char script[PATH_MAX];
-        snprintf(script, sizeof script, "%s/tests/data/lambda_runtime.py", hc_test_root());
-        execlp("python3", "python3", script, portfile, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {
-        char *s = hc_test_read_file(portfile, NULL);
-        if (s && strchr(s, '\n')) {
-            int port = atoi(s);
-            free(s);
-            return port;
-        }
-        free(s);
-        hc_test_sleep_ms(25);
-    }
-    return -1;
+    return hc_test_py("lambda_runtime.py", NULL, NULL);
 }
 
 /* `hydra-compose lambda` against the stand-in: env (shell words, may be
@@ -57,51 +36,13 @@ static int start_lambda(int port, const char *env, const char *args) {
              "2>>%s/lambda.log",
              port, hc_test_tmpdir(), hc_test_tmpdir(), env ? env : "", hc_test_bin(),
              args ? args : "", hc_test_tmpdir());
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return hc_test_spawn(cmd);
 }
 
 static void stop_lambda(int pid) {
     if (pid <= 0) return;
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-}
-
-/* An API Gateway HTTP API event (payload 2.0), as API Gateway sends it:
- * lower-case header names. headers: JSON object text or NULL. */
-static char *apigw_event(const char *method, const char *path, const char *query,
-                         const char *headers, const char *body, bool b64) {
-    json_t *h = headers ? json_loads(headers, 0, NULL) : json_object();
-    json_t *ev = json_pack(
-        "{s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s, "
-        "s:s, s:I}, s:b}",
-        "version", "2.0", "routeKey", "$default", "rawPath", path, "rawQueryString",
-        query ? query : "", "headers", h, "requestContext", "accountId", "123456789012",
-        "apiId", "abc123", "domainName", "abc123.execute-api.us-east-1.amazonaws.com",
-        "requestId", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "http", "method", method, "path",
-        path, "protocol", "HTTP/1.1", "sourceIp", "192.0.2.1", "userAgent", "agent", "stage",
-        "$default", "time", "03/Dec/2026:12:00:00 +0000", "timeEpoch", (json_int_t)1796299200000,
-        "isBase64Encoded", b64);
-    if (body) json_object_set_new(ev, "body", json_string(body));
-    char *s = json_dumps(ev, JSON_COMPACT);
-    json_decref(ev);
-    return s;
-}
-
-/* Queue event and wait for its answer: the stand-in's record (caller
- * decrefs), NULL on a timeout. */
-static json_t *invoke(int port, const char *event) {
-    char url[128], *resp = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/test/invoke?wait=20", port);
-    long st = hc_test_http("POST", url, event, NULL, &resp, NULL);
-    json_t *j = st == 200 && resp ? json_loads(resp, 0, NULL) : NULL;
-    free(resp);
-    return j;
 }
 
 typedef struct reply {
@@ -122,8 +63,8 @@ static void reply_fini(reply *r) {
 static bool api(int port, reply *r, const char *method, const char *path, const char *query,
                 const char *headers, const char *body, bool b64) {
     memset(r, 0, sizeof *r);
-    char *ev = apigw_event(method, path, query, headers, body, b64);
-    r->rec = invoke(port, ev);
+    char *ev = hc_test_apigw_event(method, path, query, headers, body, b64);
+    r->rec = hc_test_lambda_invoke(port, ev);
     free(ev);
     const char *kind = json_string_value(json_object_get(r->rec, "kind"));
     if (!kind || strcmp(kind, "response")) return false;
@@ -357,13 +298,13 @@ HC_TEST(lambda_base64_body_cors_and_preflight) {
     reply_fini(&r);
 
     /* A named stage's prefix is not part of the route. */
-    char *ev = apigw_event("GET", "/prod/healthz", NULL, NULL, NULL, false);
+    char *ev = hc_test_apigw_event("GET", "/prod/healthz", NULL, NULL, NULL, false);
     json_t *e = json_loads(ev, 0, NULL);
     free(ev);
     json_object_set_new(json_object_get(e, "requestContext"), "stage", json_string("prod"));
     ev = json_dumps(e, JSON_COMPACT);
     json_decref(e);
-    json_t *rec = invoke(port, ev);
+    json_t *rec = hc_test_lambda_invoke(port, ev);
     free(ev);
     json_t *resp = json_loads(json_string_value(json_object_get(rec, "body")), 0, NULL);
     CHECKF(json_integer_value(json_object_get(resp, "statusCode")) == 200, "stage route: %s",
@@ -410,8 +351,7 @@ HC_TEST(lambda_files_binary_bodies_are_base64_with_ranges) {
               false));
     CHECK(r.status == 416);
     reply_fini(&r);
-    CHECK(api(port, &r, "GET", "/files/renders/..%2F..%2Fdata%2Fjobs.db", NULL, NULL, NULL,
-              false));
+    CHECK(api(port, &r, "GET", "/files/renders/..%2F..%2Fdata%2Fjobs.db", NULL, NULL, NULL, false));
     CHECKF(r.status == 400 || r.status == 404, "traversal: %d", r.status);
     reply_fini(&r);
     stop_lambda(pid);
@@ -445,11 +385,12 @@ HC_TEST(lambda_scheduled_event_delivers_pending_callbacks) {
     CHECKF(resp && !strcmp(resp, "[]"), "delivered before the schedule: %s", resp ? resp : "");
     free(resp);
 
-    json_t *rec = invoke(port, "{\"version\":\"0\",\"id\":\"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa\","
-                               "\"detail-type\":\"Scheduled Event\",\"source\":\"aws.events\","
-                               "\"account\":\"123456789012\",\"time\":\"2026-12-03T12:00:00Z\","
-                               "\"region\":\"us-east-1\",\"resources\":[\"arn:aws:events:us-east-1:"
-                               "123456789012:rule/hydra-reconcile\"],\"detail\":{}}");
+    json_t *rec = hc_test_lambda_invoke(
+        port, "{\"version\":\"0\",\"id\":\"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa\","
+              "\"detail-type\":\"Scheduled Event\",\"source\":\"aws.events\","
+              "\"account\":\"123456789012\",\"time\":\"2026-12-03T12:00:00Z\","
+              "\"region\":\"us-east-1\",\"resources\":[\"arn:aws:events:us-east-1:"
+              "123456789012:rule/hydra-reconcile\"],\"detail\":{}}");
     CHECK(rec);
     CHECKF(!strcmp(json_string_value(json_object_get(rec, "kind")), "response"), "kind %s: %s",
            json_string_value(json_object_get(rec, "kind")),
@@ -500,7 +441,7 @@ HC_TEST(lambda_init_error_is_reported_then_a_good_start_serves) {
 
 HC_TEST(lambda_handler_error_goes_to_error_and_serving_goes_on) {
     START(port, pid, NULL, NULL);
-    json_t *rec = invoke(port, "{\"hello\":\"world\"}");
+    json_t *rec = hc_test_lambda_invoke(port, "{\"hello\":\"world\"}");
     CHECK(rec);
     CHECK(!strcmp(json_string_value(json_object_get(rec, "kind")), "error"));
     CHECK(!strcmp(json_string_value(json_object_get(rec, "error_type")), "InvalidEvent"));
@@ -509,10 +450,11 @@ HC_TEST(lambda_handler_error_goes_to_error_and_serving_goes_on) {
     json_decref(body);
     json_decref(rec);
 
-    rec = invoke(port, "definitely not json");
+    rec = hc_test_lambda_invoke(port, "definitely not json");
     CHECK(rec && !strcmp(json_string_value(json_object_get(rec, "kind")), "error"));
     json_decref(rec);
-    rec = invoke(port, "{\"version\":\"1.0\",\"requestContext\":{\"http\":{\"method\":\"GET\"}}}");
+    rec = hc_test_lambda_invoke(
+        port, "{\"version\":\"1.0\",\"requestContext\":{\"http\":{\"method\":\"GET\"}}}");
     CHECK(rec && !strcmp(json_string_value(json_object_get(rec, "kind")), "error"));
     json_decref(rec);
 
