@@ -140,6 +140,22 @@ double hc_test_now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The port a stand-in wrote as "PORT\n" to portfile (polled every 25 ms,
+ * tries times), or -1. */
+static int wait_port(const char *portfile, int tries) {
+    for (int i = 0; i < tries; i++) {
+        char *s = hc_test_read_file(portfile, NULL);
+        if (s && *s && strchr(s, '\n')) {
+            int port = atoi(s);
+            free(s);
+            return port;
+        }
+        free(s);
+        hc_test_sleep_ms(25);
+    }
+    return -1;
+}
+
 int hc_test_httpd(const char *dir) {
     char portfile[PATH_MAX + 16];
     snprintf(portfile, sizeof portfile, "%s/.httpd-port", tmpdir);
@@ -153,17 +169,7 @@ int hc_test_httpd(const char *dir) {
         _exit(127);
     }
     httpd_pid = pid;
-    for (int i = 0; i < 200; i++) {
-        char *s = hc_test_read_file(portfile, NULL);
-        if (s && *s && strchr(s, '\n')) {
-            int port = atoi(s);
-            free(s);
-            return port;
-        }
-        free(s);
-        hc_test_sleep_ms(25);
-    }
-    return -1;
+    return wait_port(portfile, 200);
 }
 
 int hc_test_s3rver(const char *bucket) {
@@ -339,17 +345,7 @@ int hc_test_py(const char *script, const char *args, int *pid) {
     int p = hc_test_spawn(cmd);
     if (p < 0) return -1;
     if (pid) *pid = p;
-    for (int i = 0; i < 400; i++) {
-        char *s = hc_test_read_file(portfile, NULL);
-        if (s && strchr(s, '\n')) {
-            int port = atoi(s);
-            free(s);
-            return port;
-        }
-        free(s);
-        hc_test_sleep_ms(25);
-    }
-    return -1;
+    return wait_port(portfile, 400);
 }
 
 static pid_t dynalite_pid;
