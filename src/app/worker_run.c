@@ -116,10 +116,7 @@ static void *heartbeat(void *arg) {
         if (rc != 0 && warned++ < 3) HC_WARN(COMP, "cannot write progress: %s", err.msg);
         if (b->stop) break;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += HEARTBEAT_MS * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        hc_cond_deadline(&ts, (int64_t)HEARTBEAT_MS * 1000);
         pthread_cond_timedwait(&b->cv, &b->mu, &ts);
     }
     pthread_mutex_unlock(&b->mu);

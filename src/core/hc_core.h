@@ -8,11 +8,13 @@
 #define HC_CORE_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* ---- errors --------------------------------------------------------------
  * Fallible functions return 0 or a negative HC_E* code from this one list.
@@ -118,6 +120,9 @@ void hc_yuv_copy(hc_yuv *dst, const hc_yuv *src); /* same size */
 /* ---- small helpers ------------------------------------------------------- */
 /* Monotonic clock in microseconds. */
 int64_t hc_now_us(void);
+/* The CLOCK_MONOTONIC time wait_us from now, for pthread_cond_timedwait on
+ * a condition variable set to that clock. */
+void hc_cond_deadline(struct timespec *ts, int64_t wait_us);
 /* Wall clock as RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
 void hc_time_rfc3339(char *buf, size_t len, int64_t unix_us);
 int64_t hc_wall_us(void);
@@ -165,6 +170,19 @@ void hc_strlist_fini(hc_strlist *l);
 int hc_random_bytes(void *buf, size_t n);
 /* Lower-case hex of n bytes into hex (2n + 1 bytes, NUL-terminated). */
 void hc_hex(const void *data, size_t n, char *hex);
+
+/* Fault injection (the fault-wrapping backends of every interface): the
+ * nth call (1-based) and, if sticky, every later one fails with code. */
+typedef struct hc_fault {
+    int nth, code;
+    bool sticky;
+    atomic_int calls;
+} hc_fault;
+/* HC_EINVAL unless nth >= 1 and code is a negative HC_E* code. */
+int hc_fault_init(hc_fault *f, int nth, int code, bool sticky);
+/* Count one call; the injected code, with "WHAT SPEC: injected fault at
+ * call N (CODE)" in err, when this is a failing call; else 0. Thread-safe. */
+int hc_fault_hit(hc_fault *f, const char *what, const char *spec, hc_err *err);
 
 /* SplitMix64: deterministic pseudo-random numbers from a seed. */
 uint64_t hc_rand_next(uint64_t *state);

@@ -301,3 +301,30 @@ void hc_hex(const void *data, size_t n, char *hex) {
     }
     hex[2 * n] = 0;
 }
+
+int hc_fault_init(hc_fault *f, int nth, int code, bool sticky) {
+    if (nth < 1 || code >= 0) return HC_EINVAL;
+    f->nth = nth;
+    f->code = code;
+    f->sticky = sticky;
+    atomic_init(&f->calls, 0);
+    return 0;
+}
+
+int hc_fault_hit(hc_fault *f, const char *what, const char *spec, hc_err *err) {
+    int call = atomic_fetch_add(&f->calls, 1) + 1;
+    if (call == f->nth || (f->sticky && call > f->nth))
+        return hc_err_set(err, f->code, "%s %s: injected fault at call %d (%s)", what, spec, call,
+                          hc_errname(f->code));
+    return 0;
+}
+
+void hc_cond_deadline(struct timespec *ts, int64_t wait_us) {
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t)(wait_us / 1000000);
+    ts->tv_nsec += (long)(wait_us % 1000000) * 1000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}

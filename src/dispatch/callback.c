@@ -354,11 +354,7 @@ static void *notifier_main(void *arg) {
         }
         if (!n->stop && !n->wake && !more && wait_us > 0) {
             struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += (time_t)(wait_us / 1000000);
-            ts.tv_nsec += (long)(wait_us % 1000000) * 1000L;
-            ts.tv_sec += ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
+            hc_cond_deadline(&ts, wait_us);
             pthread_cond_timedwait(&n->cv, &n->mu, &ts);
         }
         n->wake = false;

@@ -103,16 +103,6 @@ static void env_free(char **env) {
     free(env);
 }
 
-static void cond_deadline(struct timespec *ts, int64_t wait_us) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(wait_us / 1000000);
-    ts->tv_nsec += (long)(wait_us % 1000000) * 1000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static void sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -498,7 +488,7 @@ static void *supervise(void *arg) {
             if (closing && deadline - hc_now_us() < wait_us) wait_us = deadline - hc_now_us();
             if (wait_us > 0) {
                 struct timespec ts;
-                cond_deadline(&ts, wait_us);
+                hc_cond_deadline(&ts, wait_us);
                 pthread_cond_timedwait(&L->cv, &L->mu, &ts);
             }
         }

@@ -400,10 +400,7 @@ static void *loop(void *arg) {
         pthread_mutex_lock(&R->mu);
         if (!R->wake && !R->closing) {
             struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += TICK_MS * 1000000L;
-            ts.tv_sec += ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
+            hc_cond_deadline(&ts, (int64_t)TICK_MS * 1000);
             pthread_cond_timedwait(&R->cv, &R->mu, &ts);
         }
         R->wake = false;

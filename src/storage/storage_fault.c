@@ -15,9 +15,7 @@
 
 typedef struct fault_priv {
     hc_storage *inner;
-    int nth, code;
-    bool sticky;
-    atomic_int calls;
+    hc_fault fault;
 } fault_priv;
 
 static hc_storage *inner_of(hc_storage *st) {
@@ -27,11 +25,7 @@ static hc_storage *inner_of(hc_storage *st) {
 /* Count this call; the injected code when it is the one (or later, sticky). */
 static int fault_hit(hc_storage *st, hc_err *err) {
     fault_priv *p = hc_storage_priv(st);
-    int call = atomic_fetch_add(&p->calls, 1) + 1;
-    if (call == p->nth || (p->sticky && call > p->nth))
-        return hc_err_set(err, p->code, "storage %s: injected fault at call %d (%s)",
-                          p->inner->spec, call, hc_errname(p->code));
-    return 0;
+    return hc_fault_hit(&p->fault, "storage", p->inner->spec, err);
 }
 
 static int fault_open(hc_storage *st, const char *arg, const hc_storage_env *env, hc_err *err) {
@@ -134,7 +128,8 @@ const hc_storage *storage_fault_inner(const hc_storage *st) {
 int hc_storage_fault_wrap(hc_storage *inner, int nth, int code, bool sticky, hc_storage **out) {
     if (!out) return HC_EINVAL;
     *out = NULL;
-    if (!inner || nth < 1 || code >= 0) return HC_EINVAL;
+    hc_fault f;
+    if (!inner || hc_fault_init(&f, nth, code, sticky) != 0) return HC_EINVAL;
     size_t n = strlen(inner->spec) + sizeof "fault:";
     char *spec = hc_xmalloc(n);
     snprintf(spec, n, "fault:%s", inner->spec);
@@ -142,10 +137,7 @@ int hc_storage_fault_wrap(hc_storage *inner, int nth, int code, bool sticky, hc_
     free(spec);
     fault_priv *p = hc_storage_priv(st);
     p->inner = inner;
-    p->nth = nth;
-    p->code = code;
-    p->sticky = sticky;
-    atomic_init(&p->calls, 0);
+    hc_fault_init(&p->fault, nth, code, sticky);
     *out = st;
     return 0;
 }

@@ -317,19 +317,13 @@ int hc_store_count(hc_store *s, int64_t counts[HC_JOB_STATUS_COUNT], hc_err *err
 
 typedef struct fault_priv {
     hc_store *inner;
-    int nth, code;
-    bool sticky;
-    atomic_int calls;
+    hc_fault fault;
 } fault_priv;
 
 /* Count this call; the injected code when it is the one (or later, sticky). */
 static int fault_hit(hc_store *s, hc_err *err) {
     fault_priv *p = hc_store_priv(s);
-    int call = atomic_fetch_add(&p->calls, 1) + 1;
-    if (call == p->nth || (p->sticky && call > p->nth))
-        return hc_err_set(err, p->code, "store %s: injected fault at call %d (%s)", p->inner->spec,
-                          call, hc_errname(p->code));
-    return 0;
+    return hc_fault_hit(&p->fault, "store", p->inner->spec, err);
 }
 
 static int fault_open(hc_store *s, const char *arg, hc_err *err) {
@@ -391,7 +385,8 @@ static const hc_store_backend fault_backend = {
 int hc_store_fault_wrap(hc_store *inner, int nth, int code, bool sticky, hc_store **out) {
     if (!out) return HC_EINVAL;
     *out = NULL;
-    if (!inner || nth < 1 || code >= 0) return HC_EINVAL;
+    hc_fault f;
+    if (!inner || hc_fault_init(&f, nth, code, sticky) != 0) return HC_EINVAL;
     size_t n = strlen(inner->spec) + sizeof "fault:";
     char *spec = hc_xmalloc(n);
     snprintf(spec, n, "fault:%s", inner->spec);
@@ -399,10 +394,7 @@ int hc_store_fault_wrap(hc_store *inner, int nth, int code, bool sticky, hc_stor
     free(spec);
     fault_priv *p = hc_store_priv(s);
     p->inner = inner;
-    p->nth = nth;
-    p->code = code;
-    p->sticky = sticky;
-    atomic_init(&p->calls, 0);
+    hc_fault_init(&p->fault, nth, code, sticky);
     *out = s;
     return 0;
 }
